@@ -1,0 +1,195 @@
+/*
+ * daemon.c: the main loop. It owns the current configuration and the
+ * signal watchers; the modules (health, policies, proxy, notify, admin)
+ * start here in dependency order and are told about reloads.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ev.h>
+
+#include "core/conf.h"
+#include "core/daemon.h"
+#include "core/errlist.h"
+#include "proxy/listener.h"
+#include "core/log.h"
+
+struct daemon {
+	struct ev_loop *loop;
+	const char *conf_path;
+	struct conf *conf;
+	struct listeners *listeners;
+	ev_signal sig_term;
+	ev_signal sig_int;
+	ev_signal sig_hup;
+	int exit_code;
+};
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* Settings read once at start; a reload that changes them says so. */
+static void
+warn_restart_only(const struct conf *old, const struct conf *new)
+{
+	if (!listeners_same(old, new))
+		log_warn("reload: listen changed; the new addresses take "
+			 "effect at the next restart");
+	if (old->workers != new->workers)
+		log_warn("reload: vigil.workers changed; takes effect at the "
+			 "next restart");
+	if ((old->user == NULL) != (new->user == NULL) ||
+	    (old->user && strcmp(old->user, new->user) != 0))
+		log_warn("reload: vigil.user changed; takes effect at the "
+			 "next restart");
+	if (strcmp(old->spool_dir, new->spool_dir) != 0)
+		log_warn("reload: vigil.spool_dir changed; takes effect at "
+			 "the next restart");
+}
+
+static void
+daemon_reload(struct daemon *d)
+{
+	struct errlist el = { 0 };
+	struct conf *new;
+
+	log_info("reloading %s", d->conf_path);
+	new = conf_load(d->conf_path, &el);
+	if (new == NULL) {
+		for (size_t i = 0; i < el.n; i++)
+			log_error("%s", el.line[i]);
+		if (el.oom)
+			log_error("(more errors could not be stored: out of "
+				  "memory)");
+		log_error("reload failed: %zu error%s; still running on the "
+			  "previous configuration",
+			  el.n, el.n == 1 ? "" : "s");
+		errlist_clear(&el);
+		return;
+	}
+	warn_restart_only(d->conf, new);
+	/* Modules take the new configuration here, each keeping its state
+	 * (connections, node states, spool cursors) across the swap. */
+	conf_free(d->conf);
+	d->conf = new;
+	log_setup(new->log_level, new->log_target);
+	log_info("configuration reloaded");
+}
+
+static void
+on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	log_info("received %s, stopping", strsignal(w->signum));
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	daemon_reload(container_of(w, struct daemon, sig_hup));
+}
+
+/* The spool outlives the process; create it before privileges go. */
+static int
+make_spool_dir(const struct conf *c, const struct passwd *pw)
+{
+	if (mkdir(c->spool_dir, 0750) == -1 && errno != EEXIST) {
+		fprintf(stderr, "vigil: %s: vigil.spool_dir: cannot create %s: %s\n",
+			c->file, c->spool_dir, strerror(errno));
+		return -1;
+	}
+	if (pw != NULL && chown(c->spool_dir, pw->pw_uid, pw->pw_gid) == -1) {
+		fprintf(stderr, "vigil: %s: vigil.spool_dir: cannot give %s to %s: %s\n",
+			c->file, c->spool_dir, pw->pw_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const struct conf *c, const struct passwd *pw)
+{
+	if (pw == NULL)
+		return 0;
+	if (setgroups(0, NULL) == -1 && getuid() == 0) {
+		fprintf(stderr, "vigil: setgroups: %s\n", strerror(errno));
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1) {
+		fprintf(stderr, "vigil: %s: vigil.user: cannot become %s: %s\n",
+			c->file, pw->pw_name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+daemon_run(const char *conf_path, struct conf *conf)
+{
+	struct daemon d = { .conf_path = conf_path, .conf = conf };
+	struct passwd *pw = NULL;
+	char err[512];
+
+	signal(SIGPIPE, SIG_IGN);
+	log_setup(conf->log_level, conf->log_target);
+	d.exit_code = EXIT_START;
+
+	if (conf->user != NULL) {
+		pw = getpwnam(conf->user);
+		if (pw == NULL) {
+			fprintf(stderr,
+				"vigil: %s: vigil.user: no such user \"%s\"\n",
+				conf->file, conf->user);
+			goto out;
+		}
+	}
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	if (d.loop == NULL) {
+		fprintf(stderr, "vigil: cannot create the event loop "
+				"(bad LIBEV_FLAGS?)\n");
+		goto out;
+	}
+	d.listeners = listeners_bind(conf, err, sizeof(err));
+	if (d.listeners == NULL) {
+		fprintf(stderr, "vigil: %s\n", err);
+		goto out;
+	}
+	if (make_spool_dir(conf, pw) == -1 || drop_privileges(conf, pw) == -1)
+		goto out;
+
+	ev_signal_init(&d.sig_term, on_stop_signal, SIGTERM);
+	ev_signal_init(&d.sig_int, on_stop_signal, SIGINT);
+	ev_signal_init(&d.sig_hup, on_sighup, SIGHUP);
+	ev_signal_start(d.loop, &d.sig_term);
+	ev_signal_start(d.loop, &d.sig_int);
+	ev_signal_start(d.loop, &d.sig_hup);
+
+	/* Modules start here, in order: health evidence, decisions, the
+	 * proxy that follows them, notifications, the admin listener. */
+
+	log_info("vigil %s started: appliance %s, cluster %s, %zu node%s",
+		 PACKAGE_VERSION, d.conf->name, d.conf->cluster_name,
+		 d.conf->n_nodes, d.conf->n_nodes == 1 ? "" : "s");
+	ev_run(d.loop, 0);
+
+	/* ...and stop in the reverse order. */
+	log_info("stopped");
+	d.exit_code = EXIT_OK;
+out:
+	listeners_close(d.listeners);
+	if (d.loop != NULL)
+		ev_loop_destroy(d.loop);
+	conf_free(d.conf);
+	log_close();
+	return d.exit_code;
+}

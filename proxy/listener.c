@@ -1,0 +1,97 @@
+/*
+ * listener.c: binding the configured addresses. Until the proxy workers
+ * accept on them (issue "The VIP"), the sockets are bound but not
+ * listening, so clients are refused at once instead of hanging in a
+ * backlog nobody drains.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/addr.h"
+#include "proxy/listener.h"
+
+struct listeners {
+	size_t n;
+	int fd[];
+};
+
+static int
+bind_one(const struct conf_listen *l, char *err, size_t errlen)
+{
+	int one = 1;
+	int fd = socket(l->addr.sa.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: socket: %s", l->addr.text,
+			 strerror(errno));
+		return -1;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	/* [::]:80 means IPv6 only; 0.0.0.0:80 can be listed beside it. */
+	if (l->addr.sa.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
+		goto fail;
+	if (bind(fd, (const struct sockaddr *)&l->addr.sa, l->addr.salen) ==
+	    -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "%s: cannot bind: %s", l->addr.text,
+		 strerror(errno));
+	close(fd);
+	return -1;
+}
+
+struct listeners *
+listeners_bind(const struct conf *c, char *err, size_t errlen)
+{
+	struct listeners *ls;
+
+	ls = calloc(1, sizeof(*ls) + c->n_listen * sizeof(int));
+	if (ls == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < c->n_listen; i++) {
+		int fd = bind_one(&c->listen[i], err, errlen);
+
+		if (fd == -1) {
+			listeners_close(ls);
+			return NULL;
+		}
+		ls->fd[ls->n++] = fd;
+	}
+	return ls;
+}
+
+void
+listeners_close(struct listeners *ls)
+{
+	if (ls == NULL)
+		return;
+	for (size_t i = 0; i < ls->n; i++)
+		close(ls->fd[i]);
+	free(ls);
+}
+
+bool
+listeners_same(const struct conf *a, const struct conf *b)
+{
+	if (a->n_listen != b->n_listen)
+		return false;
+	for (size_t i = 0; i < a->n_listen; i++)
+		if (!addr_same(&a->listen[i].addr, &b->listen[i].addr) ||
+		    a->listen[i].tls != b->listen[i].tls)
+			return false;
+	return true;
+}

@@ -1,0 +1,25 @@
+/*
+ * listener.h: the sockets of `listen`, bound at start (before privileges
+ * are dropped, so ports below 1024 work) and handed to the proxy workers.
+ */
+#ifndef VIGIL_LISTENER_H
+#define VIGIL_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/conf-types.h"
+
+struct listeners;
+
+/* Binds every listen address. Returns NULL with "ADDRESS: reason" in err
+ * when one cannot be bound; none stays bound then. */
+struct listeners *listeners_bind(const struct conf *c, char *err,
+				 size_t errlen);
+
+void listeners_close(struct listeners *ls);
+
+/* True when both configurations listen on the same addresses alike. */
+bool listeners_same(const struct conf *a, const struct conf *b);
+
+#endif
