@@ -64,8 +64,8 @@ addr_parse(const char *text, bool literal_only, struct conf_addr *out,
 		hs = text + 1;
 		he = strchr(hs, ']');
 		if (he == NULL || he[1] != ':') {
-			snprintf(err, errlen,
-				 "\"%s\": expected [IPv6]:port", text);
+			snprintf(err, errlen, "\"%s\": expected [IPv6]:port",
+				 text);
 			return -1;
 		}
 		colon = he + 1;

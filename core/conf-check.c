@@ -182,8 +182,9 @@ check_tls_pair(const char *cert, const char *key, char *err, size_t errlen)
 		return -1;
 	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		snprintf(err, errlen, "%s: OpenSSL cannot load the certificate: %s",
-			 cert, ssl_reason(why, sizeof(why), "unknown error"));
+		snprintf(err, errlen,
+			 "%s: OpenSSL cannot load the certificate: %s", cert,
+			 ssl_reason(why, sizeof(why), "unknown error"));
 		goto out;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
@@ -213,9 +214,8 @@ check_regex(const char *pattern, struct pcre2_real_code_8 **out, char *err,
 
 	/* Bytes, not UTF-8: a node may answer with any bytes, and a UTF
 	 * pattern on invalid UTF-8 is an error, not a mismatch. */
-	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
-			   0, &code, &off,
-			   NULL);
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code,
+			   &off, NULL);
 	if (re == NULL) {
 		PCRE2_UCHAR msg[256];
 
@@ -239,8 +239,7 @@ check_conninfo(const char *conninfo, char *err, size_t errlen)
 	if (opts == NULL) {
 		size_t n;
 
-		snprintf(err, errlen, "libpq: %s",
-			 msg ? msg : "out of memory");
+		snprintf(err, errlen, "libpq: %s", msg ? msg : "out of memory");
 		/* libpq's messages end with a newline; a log line does not. */
 		n = strlen(err);
 		while (n > 0 && (err[n - 1] == '\n' || err[n - 1] == ' '))
@@ -254,8 +253,7 @@ check_conninfo(const char *conninfo, char *err, size_t errlen)
 
 /* Parses url with libcurl and checks its scheme is one of schemes. */
 static int
-check_url(const char *url, const char *const *schemes, char *err,
-	  size_t errlen)
+check_url(const char *url, const char *const *schemes, char *err, size_t errlen)
 {
 	CURLU *u = curl_url();
 	char *scheme = NULL, *host = NULL;
@@ -361,8 +359,7 @@ check_http_path(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	for (const char *p = path; *p; p++) {
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f ||
-		    *p == '#') {
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '#') {
 			snprintf(err, errlen,
 				 "\"%s\": no spaces, control characters or "
 				 "'#' in a request path",

@@ -29,11 +29,10 @@ int check_log_file(const char *path, char *err, size_t errlen);
 int check_mail_address(const char *addr, char *err, size_t errlen);
 
 /* OpenSSL must load the certificate chain and the key, and they must match. */
-int check_tls_pair(const char *cert, const char *key, char *err,
-		   size_t errlen);
+int check_tls_pair(const char *cert, const char *key, char *err, size_t errlen);
 
 /* Compiles pattern (JIT where available); *out owns the code. */
-int check_regex(const char *pattern, struct pcre2_real_code_8 **out,
-		char *err, size_t errlen);
+int check_regex(const char *pattern, struct pcre2_real_code_8 **out, char *err,
+		size_t errlen);
 
 #endif

@@ -57,9 +57,9 @@ enum event_kind {
 
 /* A "host:port" from the file; sa is filled when host is a literal address. */
 struct conf_addr {
-	char *text;  /* as written, for messages */
-	char *host;  /* without brackets */
-	char *port;  /* service, digits only */
+	char *text; /* as written, for messages */
+	char *host; /* without brackets */
+	char *port; /* service, digits only */
 	bool literal;
 	struct sockaddr_storage sa;
 	socklen_t salen;
@@ -85,10 +85,10 @@ struct conf_node {
 struct conf_channel {
 	enum channel_type type;
 	unsigned events; /* 1u << enum event_kind */
-	char *url;       /* webhook, email */
-	bool starttls;   /* email */
-	char *from;      /* email */
-	char **to;       /* email; NULL-terminated */
+	char *url;	 /* webhook, email */
+	bool starttls;	 /* email */
+	char *from;	 /* email */
+	char **to;	 /* email; NULL-terminated */
 	size_t n_to;
 	char **command; /* exec; argv, NULL-terminated */
 	size_t n_command;

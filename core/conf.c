@@ -59,7 +59,7 @@ const char *const channel_type_names[] = {
 enum field_type {
 	FT_INT = 1, /* int, range [min..max] */
 	FT_BOOL,    /* bool */
-	FT_STR,     /* char * */
+	FT_STR,	    /* char * */
 	FT_ENUM,    /* an enum stored as int, spelled as one of names[] */
 	FT_STRV,    /* char ** NULL-terminated, count at aux */
 	FT_ADDR,    /* struct conf_addr */
@@ -87,15 +87,17 @@ struct field {
 	size_t off; /* of the value in the struct being filled */
 	size_t aux; /* FT_STRV: offset of the size_t count */
 	long long min, max;
-	long long def;   /* default of FT_INT, FT_BOOL, FT_ENUM */
+	long long def;	 /* default of FT_INT, FT_BOOL, FT_ENUM */
 	const char *str; /* default of FT_STR and FT_ADDR; NULL: none */
 	unsigned flags;
-	const char *const *names;      /* FT_ENUM */
-	conf_check_fn check;           /* FT_STR, FT_STRV (on argv[0]) */
-	const struct field *sub;       /* FT_GROUP, FT_LIST */
-	const struct list_desc *list;  /* FT_LIST */
+	const char *const *names;     /* FT_ENUM */
+	conf_check_fn check;	      /* FT_STR, FT_STRV (on argv[0]) */
+	const struct field *sub;      /* FT_GROUP, FT_LIST */
+	const struct list_desc *list; /* FT_LIST */
 };
 
+/* The schema reads best as aligned tables. */
+/* clang-format off */
 #define END { .name = NULL }
 #define C(m) offsetof(struct conf, m)
 #define INT(n, o, lo, hi, d) \
@@ -314,14 +316,16 @@ static const unsigned channel_allows[] = {
 	[CHANNEL_EXEC] = CF(0) | CF(1) | CF(6),
 };
 
+/* clang-format on */
+
 struct loader {
 	const char *file; /* the file named on the command line */
 	config_t cfg;
 	struct errlist *el;
 };
 
-#define at(ld, s, path, ...) \
-	errlist_at((ld)->el, setting_file(ld, s), setting_line(s), path, \
+#define at(ld, s, path, ...)                                                   \
+	errlist_at((ld)->el, setting_file(ld, s), setting_line(s), path,       \
 		   __VA_ARGS__)
 
 static const char *
@@ -415,8 +419,9 @@ lookup_name(const char *const *names, const char *s)
 	return -1;
 }
 
-static void run_check(struct loader *ld, const config_setting_t *s,
-		      const char *path, conf_check_fn check, const char *v)
+static void
+run_check(struct loader *ld, const config_setting_t *s, const char *path,
+	  conf_check_fn check, const char *v)
 {
 	char err[512];
 
@@ -429,8 +434,8 @@ static void load_fields(struct loader *ld, const config_setting_t *grp,
 			void *base);
 
 static void
-load_default(struct loader *ld, const config_setting_t *grp,
-	     const char *path, const struct field *f, void *base)
+load_default(struct loader *ld, const config_setting_t *grp, const char *path,
+	     const struct field *f, void *base)
 {
 	void *p = field_ptr(base, f);
 	char err[512];
@@ -453,9 +458,8 @@ load_default(struct loader *ld, const config_setting_t *grp,
 			*(char **)p = dup_or_oom(ld, f->str);
 		break;
 	case FT_ADDR:
-		if (f->str != NULL &&
-		    addr_parse(f->str, f->flags & F_LITERAL, p, err,
-			       sizeof(err)) == -1)
+		if (f->str != NULL && addr_parse(f->str, f->flags & F_LITERAL,
+						 p, err, sizeof(err)) == -1)
 			at(ld, grp, path, "%s", err);
 		break;
 	case FT_EVENTS:
@@ -538,8 +542,8 @@ load_events(struct loader *ld, const config_setting_t *s, const char *path,
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		const char *str = config_setting_get_string(
-			config_setting_get_elem(s, i));
+		const char *str =
+		    config_setting_get_string(config_setting_get_elem(s, i));
 		int k = str ? lookup_name(event_kind_names, str) : -1;
 
 		if (k == -1) {
@@ -613,8 +617,8 @@ load_value(struct loader *ld, const config_setting_t *s, const char *path,
 		}
 		v = config_setting_get_int64(s);
 		if (v < f->min || v > f->max) {
-			at(ld, s, path, "%lld is out of range [%lld..%lld]",
-			   v, f->min, f->max);
+			at(ld, s, path, "%lld is out of range [%lld..%lld]", v,
+			   f->min, f->max);
 			return;
 		}
 		*(int *)p = (int)v;
@@ -640,8 +644,8 @@ load_value(struct loader *ld, const config_setting_t *s, const char *path,
 
 			if (k == -1) {
 				names_list(err, sizeof(err), f->names);
-				at(ld, s, path, "\"%s\" is not one of: %s",
-				   str, err);
+				at(ld, s, path, "\"%s\" is not one of: %s", str,
+				   err);
 				return;
 			}
 			*(int *)p = k;
@@ -693,7 +697,7 @@ load_fields(struct loader *ld, const config_setting_t *grp, const char *path,
 
 	for (const struct field *f = fields; f->name; f++) {
 		const config_setting_t *s =
-			grp ? config_setting_get_member(grp, f->name) : NULL;
+		    grp ? config_setting_get_member(grp, f->name) : NULL;
 
 		join_path(sub, sizeof(sub), path, f->name);
 		if (s == NULL) {
@@ -750,8 +754,8 @@ free_fields(const struct field *fields, void *base)
 			break;
 		case FT_LIST: {
 			char *arr = *(char **)p;
-			size_t n = *(size_t *)((char *)base +
-					       f->list->count_off);
+			size_t n =
+			    *(size_t *)((char *)base + f->list->count_off);
 
 			for (size_t i = 0; i < n; i++)
 				free_fields(f->sub,
@@ -833,10 +837,11 @@ validate_listen(struct loader *ld, struct conf *c)
 		}
 		/* Files that are not there were reported already. */
 		if (l->tls && l->certificate && l->key &&
-		    check_readable_file(l->certificate, err, sizeof(err)) == 0 &&
+		    check_readable_file(l->certificate, err, sizeof(err)) ==
+			0 &&
 		    check_readable_file(l->key, err, sizeof(err)) == 0 &&
-		    check_tls_pair(l->certificate, l->key, err,
-				   sizeof(err)) == -1)
+		    check_tls_pair(l->certificate, l->key, err, sizeof(err)) ==
+			-1)
 			error_in_elem(ld, "listen", i, l->line, "tls", err);
 	}
 }
@@ -858,7 +863,8 @@ validate_nodes(struct loader *ld, struct conf *c)
 		for (size_t j = 0; j < i; j++) {
 			struct conf_node *m = &c->nodes[j];
 
-			if (n->name && m->name && strcmp(n->name, m->name) == 0) {
+			if (n->name && m->name &&
+			    strcmp(n->name, m->name) == 0) {
 				snprintf(err, sizeof(err),
 					 "duplicate node name \"%s\" (also at "
 					 "line %d)",
@@ -926,12 +932,13 @@ validate_channels(struct loader *ld, struct conf *c)
 			continue;
 		}
 		tname = config_setting_get_string(
-			config_setting_get_member(s, "type"));
-		if (tname == NULL || lookup_name(channel_type_names, tname) == -1)
+		    config_setting_get_member(s, "type"));
+		if (tname == NULL ||
+		    lookup_name(channel_type_names, tname) == -1)
 			continue; /* already reported as not one of */
 		for (k = 0, f = channel_fields; f->name; f++, k++) {
 			config_setting_t *m =
-				config_setting_get_member(s, f->name);
+			    config_setting_get_member(s, f->name);
 
 			if (m != NULL && !(channel_allows[ch->type] & CF(k))) {
 				snprintf(err, sizeof(err),
@@ -956,13 +963,13 @@ validate_channels(struct loader *ld, struct conf *c)
 					      "missing (required)");
 		}
 		if (ch->url != NULL &&
-		    (ch->type == CHANNEL_WEBHOOK ? check_http_url
-						 : check_smtp_url)(
-			    ch->url, err, sizeof(err)) == -1)
-			error_in_elem(ld, "notify.channels", i,
-				      setting_line(config_setting_get_member(
-					      s, "url")),
-				      "url", err);
+		    (ch->type == CHANNEL_WEBHOOK
+			 ? check_http_url
+			 : check_smtp_url)(ch->url, err, sizeof(err)) == -1)
+			error_in_elem(
+			    ld, "notify.channels", i,
+			    setting_line(config_setting_get_member(s, "url")),
+			    "url", err);
 	}
 }
 

@@ -21,6 +21,7 @@
 #include "core/daemon.h"
 #include "core/errlist.h"
 #include "proxy/listener.h"
+#include "proxy/placeholder.h"
 #include "core/log.h"
 
 struct daemon {
@@ -28,13 +29,14 @@ struct daemon {
 	const char *conf_path;
 	struct conf *conf;
 	struct listeners *listeners;
+	struct placeholder *placeholder; /* until the proxy lands */
 	ev_signal sig_term;
 	ev_signal sig_int;
 	ev_signal sig_hup;
 	int exit_code;
 };
 
-#define container_of(ptr, type, member) \
+#define container_of(ptr, type, member)                                        \
 	((type *)((char *)(ptr)-offsetof(type, member)))
 
 /* Settings read once at start; a reload that changes them says so. */
@@ -103,13 +105,16 @@ static int
 make_spool_dir(const struct conf *c, const struct passwd *pw)
 {
 	if (mkdir(c->spool_dir, 0750) == -1 && errno != EEXIST) {
-		fprintf(stderr, "vigil: %s: vigil.spool_dir: cannot create %s: %s\n",
+		fprintf(stderr,
+			"vigil: %s: vigil.spool_dir: cannot create %s: %s\n",
 			c->file, c->spool_dir, strerror(errno));
 		return -1;
 	}
 	if (pw != NULL && chown(c->spool_dir, pw->pw_uid, pw->pw_gid) == -1) {
-		fprintf(stderr, "vigil: %s: vigil.spool_dir: cannot give %s to %s: %s\n",
-			c->file, c->spool_dir, pw->pw_name, strerror(errno));
+		fprintf(
+		    stderr,
+		    "vigil: %s: vigil.spool_dir: cannot give %s to %s: %s\n",
+		    c->file, c->spool_dir, pw->pw_name, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -176,6 +181,7 @@ daemon_run(const char *conf_path, struct conf *conf)
 
 	/* Modules start here, in order: health evidence, decisions, the
 	 * proxy that follows them, notifications, the admin listener. */
+	d.placeholder = placeholder_start(d.loop, d.listeners);
 
 	log_info("vigil %s started: appliance %s, cluster %s, %zu node%s",
 		 PACKAGE_VERSION, d.conf->name, d.conf->cluster_name,
@@ -183,6 +189,7 @@ daemon_run(const char *conf_path, struct conf *conf)
 	ev_run(d.loop, 0);
 
 	/* ...and stop in the reverse order. */
+	placeholder_stop(d.placeholder);
 	log_info("stopped");
 	d.exit_code = EXIT_OK;
 out:

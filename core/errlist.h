@@ -17,12 +17,12 @@ struct errlist {
 
 /* Appends a formatted line. Never fails: on allocation failure it sets oom. */
 void errlist_add(struct errlist *el, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /* Appends "FILE:LINE: SETTING: problem"; line <= 0 leaves out the line. */
 void errlist_at(struct errlist *el, const char *file, int line,
 		const char *setting, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* Frees every line; the list is empty and reusable afterwards. */
 void errlist_clear(struct errlist *el);

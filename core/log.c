@@ -82,8 +82,9 @@ log_msg(enum log_level level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	off = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n = snprintf(line + off, sizeof(line) - off, ".%03ldZ vigil[%ld]: %s: ",
-		     ts.tv_nsec / 1000000, (long)getpid(), log_level_names[level]);
+	n = snprintf(line + off, sizeof(line) - off,
+		     ".%03ldZ vigil[%ld]: %s: ", ts.tv_nsec / 1000000,
+		     (long)getpid(), log_level_names[level]);
 	if (n > 0)
 		off += (size_t)n;
 	va_start(ap, fmt);

@@ -1,8 +1,6 @@
 /*
- * listener.c: binding the configured addresses. Until the proxy workers
- * accept on them (issue "The VIP"), the sockets are bound but not
- * listening, so clients are refused at once instead of hanging in a
- * backlog nobody drains.
+ * listener.c: binding the configured addresses, before privileges are
+ * dropped.
  */
 #include "config.h"
 
@@ -42,7 +40,8 @@ bind_one(const struct conf_listen *l, char *err, size_t errlen)
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
 	if (bind(fd, (const struct sockaddr *)&l->addr.sa, l->addr.salen) ==
-	    -1)
+		-1 ||
+	    listen(fd, SOMAXCONN) == -1)
 		goto fail;
 	return fd;
 fail:
@@ -82,6 +81,18 @@ listeners_close(struct listeners *ls)
 	for (size_t i = 0; i < ls->n; i++)
 		close(ls->fd[i]);
 	free(ls);
+}
+
+size_t
+listeners_count(const struct listeners *ls)
+{
+	return ls->n;
+}
+
+int
+listeners_fd(const struct listeners *ls, size_t i)
+{
+	return ls->fd[i];
 }
 
 bool

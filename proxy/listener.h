@@ -12,12 +12,17 @@
 
 struct listeners;
 
-/* Binds every listen address. Returns NULL with "ADDRESS: reason" in err
- * when one cannot be bound; none stays bound then. */
+/* Binds every listen address and listens. Returns NULL with "ADDRESS: reason"
+ * in err when one cannot be bound; none stays bound then. */
 struct listeners *listeners_bind(const struct conf *c, char *err,
 				 size_t errlen);
 
 void listeners_close(struct listeners *ls);
+
+size_t listeners_count(const struct listeners *ls);
+
+/* The listening socket of the i-th `listen` entry. */
+int listeners_fd(const struct listeners *ls, size_t i);
 
 /* True when both configurations listen on the same addresses alike. */
 bool listeners_same(const struct conf *a, const struct conf *b);

@@ -371,7 +371,7 @@ test_full(void)
 	is_int(c->channels[0].type, CHANNEL_WEBHOOK, "webhook");
 	is_int(c->channels[0].events,
 	       (1u << EVENT_FAILOVER) | (1u << EVENT_NODE_DOWN) |
-		       (1u << EVENT_ALL_DOWN) | (1u << EVENT_SPLIT_BRAIN),
+		   (1u << EVENT_ALL_DOWN) | (1u << EVENT_SPLIT_BRAIN),
 	       "webhook event filter");
 	is_int(c->channels[1].type, CHANNEL_EMAIL, "email");
 	ok(c->channels[1].starttls, "starttls");
@@ -434,15 +434,18 @@ test_addr(void)
 		{ "a b:80", 0, 0, 0, NULL, NULL },
 		{ "host:+80", 0, 0, 0, NULL, NULL },
 		{ "host:8o", 0, 0, 0, NULL, NULL },
-		{ "xn--bcher-kva.example:80", 0, 1, 0,
-		  "xn--bcher-kva.example", "80" },
-		{ "a234567890123456789012345678901234567890123456789012345678901234."
+		{ "xn--bcher-kva.example:80", 0, 1, 0, "xn--bcher-kva.example",
+		  "80" },
+		{ "a23456789012345678901234567890123456789012345678901234567890"
+		  "1234."
 		  "b:80",
 		  0, 0, 0, NULL, NULL },
-		{ "a23456789012345678901234567890123456789012345678901234567890123."
+		{ "a23456789012345678901234567890123456789012345678901234567890"
+		  "123."
 		  "b:80",
 		  0, 1, 0,
-		  "a23456789012345678901234567890123456789012345678901234567890123."
+		  "a23456789012345678901234567890123456789012345678901234567890"
+		  "123."
 		  "b",
 		  "80" },
 	};
@@ -451,8 +454,8 @@ test_addr(void)
 		const struct addr_case *t = &cases[i];
 		struct conf_addr a;
 		char err[256] = "";
-		int rc = addr_parse(t->text, t->literal_only, &a, err,
-				    sizeof(err));
+		int rc =
+		    addr_parse(t->text, t->literal_only, &a, err, sizeof(err));
 
 		if (!t->ok) {
 			if (!ok(rc == -1 && err[0] != '\0',
