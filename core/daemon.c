@@ -17,12 +17,17 @@
 
 #include <ev.h>
 
+#include "admin/admin.h"
+#include "core/addr.h"
 #include "core/conf.h"
+#include "core/curlev.h"
 #include "core/daemon.h"
 #include "core/errlist.h"
+#include "core/log.h"
+#include "core/route.h"
+#include "health/monitor.h"
 #include "proxy/listener.h"
 #include "proxy/placeholder.h"
-#include "core/log.h"
 
 struct daemon {
 	struct ev_loop *loop;
@@ -30,6 +35,10 @@ struct daemon {
 	struct conf *conf;
 	struct listeners *listeners;
 	struct placeholder *placeholder; /* until the proxy lands */
+	struct admin *admin;
+	struct curlev *curl;
+	struct route_holder routes;
+	struct monitor *monitor;
 	ev_signal sig_term;
 	ev_signal sig_int;
 	ev_signal sig_hup;
@@ -58,6 +67,22 @@ warn_restart_only(const struct conf *old, const struct conf *new)
 			 "the next restart");
 }
 
+/* Events go to the log until the notifier takes them (issue "Notifications").
+ */
+static void
+on_event(void *ctx, const struct conf *conf, const struct policy_event *ev)
+{
+	char who[256] = "";
+
+	if (ev->kind == EVENT_FAILOVER)
+		snprintf(who, sizeof(who), " from=%s to=%s", ev->from, ev->to);
+	else if (ev->node != NULL)
+		snprintf(who, sizeof(who), " node=%s state=%s", ev->node,
+			 node_state_names[ev->state].name);
+	log_info("event %s: cluster=%s%s: %s", event_kind_names[ev->kind],
+		 conf->cluster_name, who, ev->reason ? ev->reason : "");
+}
+
 static void
 daemon_reload(struct daemon *d)
 {
@@ -79,8 +104,19 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	warn_restart_only(d->conf, new);
+	if ((d->conf->admin_enabled != new->admin_enabled) ||
+	    (new->admin_enabled &&
+	     !addr_same(&d->conf->admin_addr, &new->admin_addr)))
+		log_warn("reload: admin.address changed; takes effect at the "
+			 "next restart");
 	/* Modules take the new configuration here, each keeping its state
 	 * (connections, node states, spool cursors) across the swap. */
+	if (monitor_reload(d->monitor, new) == -1) {
+		log_error("reload failed: out of memory; still running on the "
+			  "previous configuration");
+		conf_free(new);
+		return;
+	}
 	conf_free(d->conf);
 	d->conf = new;
 	log_setup(new->log_level, new->log_target);
@@ -169,6 +205,13 @@ daemon_run(const char *conf_path, struct conf *conf)
 		fprintf(stderr, "vigil: %s\n", err);
 		goto out;
 	}
+	if (conf->admin_enabled) {
+		d.admin = admin_bind(conf, err, sizeof(err));
+		if (d.admin == NULL) {
+			fprintf(stderr, "vigil: %s\n", err);
+			goto out;
+		}
+	}
 	if (make_spool_dir(conf, pw) == -1 || drop_privileges(conf, pw) == -1)
 		goto out;
 
@@ -181,7 +224,18 @@ daemon_run(const char *conf_path, struct conf *conf)
 
 	/* Modules start here, in order: health evidence, decisions, the
 	 * proxy that follows them, notifications, the admin listener. */
+	d.curl = curlev_new(d.loop);
+	d.monitor = d.curl ? monitor_start(d.loop, d.curl, d.conf, &d.routes,
+					   on_event, &d)
+			   : NULL;
+	if (d.monitor == NULL) {
+		fprintf(stderr, "vigil: cannot start the monitor: out of "
+				"memory\n");
+		goto out;
+	}
 	d.placeholder = placeholder_start(d.loop, d.listeners);
+	if (d.admin != NULL)
+		admin_start(d.admin, d.loop, d.monitor);
 
 	log_info("vigil %s started: appliance %s, cluster %s, %zu node%s",
 		 PACKAGE_VERSION, d.conf->name, d.conf->cluster_name,
@@ -189,10 +243,14 @@ daemon_run(const char *conf_path, struct conf *conf)
 	ev_run(d.loop, 0);
 
 	/* ...and stop in the reverse order. */
-	placeholder_stop(d.placeholder);
 	log_info("stopped");
 	d.exit_code = EXIT_OK;
 out:
+	admin_stop(d.admin);
+	placeholder_stop(d.placeholder);
+	monitor_stop(d.monitor);
+	curlev_free(d.curl);
+	route_holder_free(&d.routes);
 	listeners_close(d.listeners);
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);

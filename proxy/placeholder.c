@@ -30,13 +30,14 @@ struct placeholder {
 	ev_io accept[];
 };
 
-static const char answer[] = "HTTP/1.1 503 Service Unavailable\r\n"
-			     "Content-Type: text/plain\r\n"
-			     "Retry-After: 5\r\n"
-			     "Content-Length: 38\r\n"
-			     "Connection: close\r\n"
-			     "\r\n"
-			     "503 no active node (no health checks)\n";
+static const char answer[] =
+    "HTTP/1.1 503 Service Unavailable\r\n"
+    "Content-Type: text/plain\r\n"
+    "Retry-After: 5\r\n"
+    "Content-Length: 53\r\n"
+    "Connection: close\r\n"
+    "\r\n"
+    "503 this vigil build monitors, it does not proxy yet\n";
 
 static void
 conn_close(struct ev_loop *loop, struct ph_conn *c)

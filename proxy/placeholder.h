@@ -1,7 +1,7 @@
 /*
  * placeholder.h: until the proxy lands (issue "The VIP"), every client of a
- * listener gets 503 with Retry-After, which is what SPEC.md says vigil
- * answers when no node is active — and none is, with no health checking.
+ * listener gets 503 with Retry-After and a body that says vigil does not
+ * proxy yet, instead of a connection that hangs or is refused.
  */
 #ifndef VIGIL_PLACEHOLDER_H
 #define VIGIL_PLACEHOLDER_H

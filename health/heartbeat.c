@@ -1,0 +1,363 @@
+/*
+ * heartbeat.c: the heartbeat poller. A small state machine over one libpq
+ * connection: connect (PQconnectStart/PQconnectPoll), then every poll
+ * send the query and read its answer as the socket allows. Any failure
+ * drops the connection and reconnects with a capped back-off; until then
+ * the heartbeat evidence is unknown, never stale.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "core/log.h"
+#include "health/heartbeat.h"
+
+#define RETRY_MIN_S 0.2
+#define RETRY_MAX_S 5.0
+#define POLL_MAX_S  1.0 /* poll at least every second */
+
+enum hb_phase {
+	HB_IDLE = 0,   /* no connection; retry timer running */
+	HB_CONNECTING, /* PQconnectPoll in progress */
+	HB_READY,      /* connected, no query out */
+	HB_QUERYING,   /* query sent, answer not complete */
+};
+
+struct heartbeat {
+	struct ev_loop *loop;
+	const struct conf *conf;
+	struct hb_sink sink;
+	PGconn *pg;
+	enum hb_phase phase;
+	ev_io io;
+	ev_timer poll;	  /* next query */
+	ev_timer retry;	  /* next connection attempt */
+	ev_timer timeout; /* connect or query taking too long */
+	double backoff;
+	int up; /* -1 never known, 0 down, 1 up */
+	struct hb_row *rows;
+	size_t max_rows;
+	PGresult *first; /* the answer, while the rest of it arrives */
+};
+
+static void hb_connect(struct heartbeat *hb);
+
+static void
+set_source(struct heartbeat *hb, bool up, const char *why)
+{
+	if (hb->up == (int)up)
+		return;
+	/* The first connection is no news; its failure is. */
+	if (!(up && hb->up == -1)) {
+		if (up)
+			log_info("heartbeat database: readable again");
+		else
+			log_warn("heartbeat database: %s", why);
+		hb->sink.source(hb->sink.ctx, up, why);
+	}
+	hb->up = up;
+}
+
+static void
+watch(struct heartbeat *hb, int events)
+{
+	ev_io_stop(hb->loop, &hb->io);
+	if (events == 0)
+		return;
+	ev_io_set(&hb->io, PQsocket(hb->pg), events);
+	ev_io_start(hb->loop, &hb->io);
+}
+
+/* Drops the connection; the retry timer brings it back. */
+static void
+hb_fail(struct heartbeat *hb, const char *what, const char *why)
+{
+	char msg[512];
+	size_t n;
+
+	snprintf(msg, sizeof(msg), "%s: %s", what, why && *why ? why : "?");
+	n = strlen(msg); /* libpq's messages end in newlines */
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	for (char *p = msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	watch(hb, 0);
+	ev_timer_stop(hb->loop, &hb->poll);
+	ev_timer_stop(hb->loop, &hb->timeout);
+	PQclear(hb->first);
+	hb->first = NULL;
+	if (hb->pg != NULL) {
+		PQfinish(hb->pg);
+		hb->pg = NULL;
+	}
+	hb->phase = HB_IDLE;
+	set_source(hb, false, msg);
+	ev_timer_set(&hb->retry, hb->backoff, 0.);
+	ev_timer_start(hb->loop, &hb->retry);
+	hb->backoff *= 2;
+	if (hb->backoff > RETRY_MAX_S)
+		hb->backoff = RETRY_MAX_S;
+}
+
+long
+heartbeat_read_result(const PGresult *res, struct hb_row *rows, size_t max,
+		      char *err, size_t errlen)
+{
+	int nrows = PQntuples(res);
+	size_t n = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		snprintf(err, errlen, "the query returned no rows: %s",
+			 PQresStatus(PQresultStatus(res)));
+		return -1;
+	}
+	if (PQnfields(res) != 2) {
+		snprintf(err, errlen,
+			 "the query must return 2 columns (node, age_ms), "
+			 "not %d",
+			 PQnfields(res));
+		return -1;
+	}
+	for (int i = 0; i < nrows && n < max; i++) {
+		const char *age;
+		char *end;
+		double v;
+
+		if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1))
+			continue;
+		age = PQgetvalue(res, i, 1);
+		errno = 0;
+		v = strtod(age, &end);
+		if (end == age || *end != '\0' || errno != 0) {
+			snprintf(err, errlen,
+				 "row %d: age_ms \"%.40s\" is not a number",
+				 i + 1, age);
+			return -1;
+		}
+		rows[n].node = PQgetvalue(res, i, 0);
+		/* A node's clock ahead of the database's gives a negative
+		 * age: it beat just now. */
+		rows[n].age_ms = v < 0 ? 0 : v;
+		n++;
+	}
+	return (long)n;
+}
+
+/* Reads what the socket has; hands over the answer once complete. */
+static void
+hb_read(struct heartbeat *hb)
+{
+	char err[256] = "";
+	PGresult *res, *first;
+	long n = -1;
+
+	if (PQconsumeInput(hb->pg) == 0) {
+		hb_fail(hb, "connection lost", PQerrorMessage(hb->pg));
+		return;
+	}
+	/* The first result is the one that counts; the rows point into it,
+	 * so it lives until the sink has seen them. */
+	while (!PQisBusy(hb->pg) && (res = PQgetResult(hb->pg)) != NULL) {
+		if (hb->first == NULL)
+			hb->first = res;
+		else
+			PQclear(res);
+	}
+	if (PQisBusy(hb->pg))
+		return; /* more to come */
+	first = hb->first;
+	hb->first = NULL;
+	ev_timer_stop(hb->loop, &hb->timeout);
+	watch(hb, 0);
+	hb->phase = HB_READY;
+	if (first == NULL)
+		snprintf(err, sizeof(err), "no result");
+	else if (PQresultStatus(first) == PGRES_FATAL_ERROR)
+		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(first));
+	else
+		n = heartbeat_read_result(first, hb->rows, hb->max_rows, err,
+					  sizeof(err));
+	if (n < 0) {
+		/* A query that fails or has the wrong shape says nothing
+		 * about the nodes: the evidence is unknown until fixed. */
+		for (char *p = err; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		log_error("heartbeat query: %s", err);
+		set_source(hb, false, err);
+	} else {
+		hb->backoff = RETRY_MIN_S;
+		set_source(hb, true, NULL);
+		hb->sink.rows(hb->sink.ctx, hb->rows, (size_t)n);
+	}
+	PQclear(first);
+}
+
+static void
+hb_send(struct heartbeat *hb)
+{
+	if (PQsendQuery(hb->pg, hb->conf->heartbeat_query) == 0) {
+		hb_fail(hb, "cannot send the query", PQerrorMessage(hb->pg));
+		return;
+	}
+	hb->phase = HB_QUERYING;
+	ev_timer_set(&hb->timeout,
+		     hb->conf->heartbeat_interval_ms / 1000.0 + 1.0, 0.);
+	ev_timer_start(hb->loop, &hb->timeout);
+	/* PQflush: 1 means part of the query is still to be written. */
+	watch(hb, EV_READ | (PQflush(hb->pg) == 1 ? EV_WRITE : 0));
+}
+
+static void
+on_poll(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct heartbeat *hb = w->data;
+
+	if (hb->phase == HB_READY)
+		hb_send(hb);
+}
+
+static void
+connect_step(struct heartbeat *hb)
+{
+	switch (PQconnectPoll(hb->pg)) {
+	case PGRES_POLLING_READING:
+		watch(hb, EV_READ);
+		return;
+	case PGRES_POLLING_WRITING:
+		watch(hb, EV_WRITE);
+		return;
+	case PGRES_POLLING_OK:
+		ev_timer_stop(hb->loop, &hb->timeout);
+		watch(hb, 0);
+		if (PQsetnonblocking(hb->pg, 1) == -1) {
+			hb_fail(hb, "cannot go non-blocking",
+				PQerrorMessage(hb->pg));
+			return;
+		}
+		log_info("heartbeat database: connected");
+		hb->phase = HB_READY;
+		ev_timer_again(hb->loop, &hb->poll);
+		hb_send(hb);
+		return;
+	case PGRES_POLLING_FAILED:
+	default:
+		hb_fail(hb, "cannot connect", PQerrorMessage(hb->pg));
+		return;
+	}
+}
+
+static void
+on_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct heartbeat *hb = w->data;
+
+	if (hb->phase == HB_CONNECTING) {
+		connect_step(hb);
+		return;
+	}
+	if (hb->phase != HB_QUERYING)
+		return;
+	if (revents & EV_WRITE) {
+		int rc = PQflush(hb->pg);
+
+		if (rc == -1) {
+			hb_fail(hb, "connection lost", PQerrorMessage(hb->pg));
+			return;
+		}
+		watch(hb, EV_READ | (rc == 1 ? EV_WRITE : 0));
+	}
+	if (revents & EV_READ)
+		hb_read(hb);
+}
+
+static void
+on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct heartbeat *hb = w->data;
+
+	hb_fail(hb,
+		hb->phase == HB_CONNECTING ? "cannot connect"
+					   : "the query did not answer",
+		"timed out");
+}
+
+static void
+on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	hb_connect(w->data);
+}
+
+static void
+hb_connect(struct heartbeat *hb)
+{
+	hb->pg = PQconnectStart(hb->conf->heartbeat_conninfo);
+	if (hb->pg == NULL) {
+		hb_fail(hb, "cannot connect", "out of memory");
+		return;
+	}
+	if (PQstatus(hb->pg) == CONNECTION_BAD) {
+		hb_fail(hb, "cannot connect", PQerrorMessage(hb->pg));
+		return;
+	}
+	hb->phase = HB_CONNECTING;
+	/* libpq's connect_timeout does not apply to PQconnectPoll. */
+	ev_timer_set(&hb->timeout, 5.0, 0.);
+	ev_timer_start(hb->loop, &hb->timeout);
+	connect_step(hb);
+}
+
+struct heartbeat *
+heartbeat_start(struct ev_loop *loop, const struct conf *conf,
+		const struct hb_sink *sink)
+{
+	struct heartbeat *hb = calloc(1, sizeof(*hb));
+	double every = conf->heartbeat_interval_ms / 1000.0;
+
+	if (hb == NULL)
+		return NULL;
+	hb->max_rows = conf->n_nodes * 4 + 64; /* foreign rows are fine */
+	hb->rows = calloc(hb->max_rows, sizeof(*hb->rows));
+	if (hb->rows == NULL) {
+		free(hb);
+		return NULL;
+	}
+	hb->loop = loop;
+	hb->conf = conf;
+	hb->sink = *sink;
+	hb->up = -1;
+	hb->backoff = RETRY_MIN_S;
+	ev_init(&hb->io, on_io);
+	hb->io.data = hb;
+	ev_init(&hb->poll, on_poll);
+	hb->poll.repeat = every < POLL_MAX_S ? every : POLL_MAX_S;
+	hb->poll.data = hb;
+	ev_init(&hb->retry, on_retry);
+	hb->retry.data = hb;
+	ev_init(&hb->timeout, on_timeout);
+	hb->timeout.data = hb;
+	hb_connect(hb);
+	return hb;
+}
+
+void
+heartbeat_stop(struct heartbeat *hb)
+{
+	if (hb == NULL)
+		return;
+	ev_io_stop(hb->loop, &hb->io);
+	ev_timer_stop(hb->loop, &hb->poll);
+	ev_timer_stop(hb->loop, &hb->retry);
+	ev_timer_stop(hb->loop, &hb->timeout);
+	PQclear(hb->first);
+	if (hb->pg != NULL)
+		PQfinish(hb->pg);
+	free(hb->rows);
+	free(hb);
+}

@@ -1,0 +1,448 @@
+/*
+ * monitor.c: evidence in, decisions out. Every probe result and every
+ * heartbeat poll re-evaluates the nodes with policies/node.c and the
+ * cluster with policies/cluster.c; a changed active set is published as a
+ * new routing table.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "health/heartbeat.h"
+#include "health/monitor.h"
+#include "health/probe.h"
+#include "policies/node.h"
+
+enum hb_source {
+	SOURCE_NONE = 0, /* no database configured */
+	SOURCE_CONNECTING,
+	SOURCE_UP,
+	SOURCE_DOWN,
+};
+
+static const char *const hb_source_names[] = {
+	[SOURCE_NONE] = "none",
+	[SOURCE_CONNECTING] = "connecting",
+	[SOURCE_UP] = "up",
+	[SOURCE_DOWN] = "down",
+};
+
+struct mon_node {
+	const struct conf_node *conf;
+	struct probe_track probe;
+	double latency_ms; /* of the last answer; < 0: none */
+	bool hb_row;	   /* the last poll had a row for it */
+	double hb_age_ms;  /* at hb_polled */
+	double hb_polled;  /* ev_now() of that poll */
+	double watched;	   /* ev_now() when watching began */
+	enum hb_evidence hb;
+	enum node_state override; /* NODE_UNKNOWN: none */
+	double since;		  /* wall clock of the last state change */
+	char why[320];
+};
+
+struct monitor {
+	struct ev_loop *loop;
+	struct curlev *ce;
+	const struct conf *conf;
+	struct route_holder *routes;
+	monitor_event_fn on_event;
+	void *ctx;
+	struct prober *prober;
+	struct heartbeat *heartbeat;
+	enum hb_source source;
+	double back; /* ev_now() when the database came back; < 0: never */
+	size_t n;
+	struct mon_node *nodes;
+	struct cluster_node *cnodes;
+	struct cluster cluster;
+	unsigned long published; /* generation of the last table */
+};
+
+static void
+emit(void *ctx, const struct policy_event *ev)
+{
+	struct monitor *m = ctx;
+
+	m->on_event(m->ctx, m->conf, ev);
+}
+
+static double
+node_age_ms(const struct monitor *m, const struct mon_node *mn)
+{
+	return mn->hb_age_ms + (ev_now(m->loop) - mn->hb_polled) * 1000.0;
+}
+
+static enum hb_evidence
+judge(const struct monitor *m, const struct mon_node *mn)
+{
+	struct hb_input in = {
+		.source_up = m->source == SOURCE_UP,
+		.have_row = mn->hb_row,
+		.age_ms = mn->hb_row ? node_age_ms(m, mn) : 0,
+		.timeout_ms = (double)conf_failover_timeout_ms(m->conf),
+		.now_ms = ev_now(m->loop) * 1000.0,
+		.back_ms = m->back < 0 ? -1 : m->back * 1000.0,
+		.watched_ms = mn->watched * 1000.0,
+	};
+
+	if (!m->conf->heartbeat_enabled)
+		return HB_UNKNOWN;
+	return hb_judge(&in);
+}
+
+static void
+publish(struct monitor *m)
+{
+	size_t n = 0, k = 0;
+	struct route_table *t;
+
+	for (size_t i = 0; i < m->n; i++)
+		n += m->cnodes[i].active;
+	t = route_table_new(n, m->cluster.generation);
+	if (t == NULL) {
+		log_error("routing table: out of memory; keeping the last one");
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->cnodes[i].active)
+			continue;
+		if (route_node_set(&t->nodes[k++], m->nodes[i].conf,
+				   m->cnodes[i].state == NODE_DRAINING) == -1) {
+			log_error("routing table: out of memory");
+		}
+	}
+	route_publish(m->routes, t);
+	m->published = m->cluster.generation;
+	log_info("active set (generation %lu): %zu node%s", t->generation, n,
+		 n == 1 ? "" : "s");
+}
+
+static void
+evaluate(struct monitor *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct mon_node *mn = &m->nodes[i];
+		struct cluster_node *cn = &m->cnodes[i];
+		enum node_state prev = cn->state;
+		struct node_evidence e;
+
+		mn->hb = judge(m, mn);
+		cn->base = node_decide(mn->probe.verdict, mn->hb);
+		cn->state =
+		    mn->override != NODE_UNKNOWN ? mn->override : cn->base;
+		e = (struct node_evidence){
+			.verdict = mn->probe.verdict,
+			.probe = &mn->probe,
+			.hb = mn->hb,
+			.have_age = mn->hb_row && m->source == SOURCE_UP,
+			.age_ms = mn->hb_row ? node_age_ms(m, mn) : 0,
+			.interval_ms = m->conf->heartbeat_interval_ms,
+		};
+		node_why(cn->state, &e, mn->why, sizeof(mn->why));
+		if (cn->state != prev) {
+			mn->since = ev_time();
+			log_info("node %s: %s -> %s: %s", cn->name,
+				 node_state_names[prev].name,
+				 node_state_names[cn->state].name, mn->why);
+			cluster_node_changed(cn, prev, mn->why, emit, m);
+		}
+	}
+	cluster_update(&m->cluster, emit, m);
+	if (m->cluster.generation != m->published)
+		publish(m);
+}
+
+static void
+on_probe(void *ctx, const struct probe_result *r)
+{
+	struct monitor *m = ctx;
+	struct mon_node *mn = &m->nodes[r->node];
+
+	mn->latency_ms = r->latency_ms;
+	probe_track_feed(&mn->probe, r->verdict, r->detail, m->conf->probe_rise,
+			 m->conf->probe_fall);
+	evaluate(m);
+}
+
+static struct mon_node *
+node_by_heartbeat(struct monitor *m, const char *key)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct conf_node *c = m->nodes[i].conf;
+
+		if (strcmp(c->heartbeat_id ? c->heartbeat_id : c->name, key) ==
+		    0)
+			return &m->nodes[i];
+	}
+	return NULL;
+}
+
+static void
+on_rows(void *ctx, const struct hb_row *rows, size_t n)
+{
+	struct monitor *m = ctx;
+	double now = ev_now(m->loop);
+
+	for (size_t i = 0; i < m->n; i++)
+		m->nodes[i].hb_row = false;
+	for (size_t i = 0; i < n; i++) {
+		struct mon_node *mn = node_by_heartbeat(m, rows[i].node);
+
+		if (mn == NULL)
+			continue; /* a node vigil does not front */
+		mn->hb_row = true;
+		mn->hb_age_ms = rows[i].age_ms;
+		mn->hb_polled = now;
+	}
+	if (m->source != SOURCE_UP)
+		m->source = SOURCE_UP; /* first poll, before on_source */
+	evaluate(m);
+}
+
+static void
+on_source(void *ctx, bool up, const char *why)
+{
+	struct monitor *m = ctx;
+	struct policy_event ev = {
+		.kind = up ? EVENT_HEARTBEAT_SOURCE_UP
+			   : EVENT_HEARTBEAT_SOURCE_DOWN,
+		.reason = why ? why : "the heartbeat query answers again",
+	};
+
+	m->source = up ? SOURCE_UP : SOURCE_DOWN;
+	if (up)
+		m->back = ev_now(m->loop);
+	emit(m, &ev);
+	evaluate(m);
+}
+
+static int
+start_sources(struct monitor *m)
+{
+	static const struct hb_sink sink_proto = { on_rows, on_source, NULL };
+	struct hb_sink sink = sink_proto;
+
+	m->prober = prober_start(m->loop, m->ce, m->conf, on_probe, m);
+	if (m->prober == NULL)
+		return -1;
+	if (m->conf->heartbeat_enabled) {
+		sink.ctx = m;
+		if (m->source == SOURCE_NONE)
+			m->source = SOURCE_CONNECTING;
+		m->heartbeat = heartbeat_start(m->loop, m->conf, &sink);
+		if (m->heartbeat == NULL)
+			return -1;
+	} else {
+		m->source = SOURCE_NONE;
+	}
+	return 0;
+}
+
+static void
+stop_sources(struct monitor *m)
+{
+	prober_stop(m->prober);
+	heartbeat_stop(m->heartbeat);
+	m->prober = NULL;
+	m->heartbeat = NULL;
+}
+
+/* Fresh node arrays for conf, taking over what old knew by name. */
+static int
+build_nodes(struct monitor *m, const struct conf *conf,
+	    const struct monitor *old)
+{
+	size_t n = conf->n_nodes;
+
+	m->nodes = calloc(n, sizeof(*m->nodes));
+	m->cnodes = calloc(n, sizeof(*m->cnodes));
+	if (m->nodes == NULL || m->cnodes == NULL)
+		return -1;
+	m->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct mon_node *mn = &m->nodes[i];
+		struct cluster_node *cn = &m->cnodes[i];
+
+		mn->conf = &conf->nodes[i];
+		mn->latency_ms = -1;
+		mn->watched = ev_now(m->loop);
+		mn->since = ev_time();
+		cn->name = conf->nodes[i].name;
+		cn->priority = conf->nodes[i].priority;
+		for (size_t j = 0; old && j < old->n; j++) {
+			if (strcmp(old->cnodes[j].name, cn->name) != 0)
+				continue;
+			*mn = old->nodes[j];
+			mn->conf = &conf->nodes[i];
+			cn->state = old->cnodes[j].state;
+			cn->base = old->cnodes[j].base;
+		}
+	}
+	if (cluster_init(&m->cluster, m->cnodes, n, conf->active_nodes) == -1)
+		return -1;
+	/* Members stay members across a reload (no preemption). */
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; old && j < old->n; j++)
+			if (strcmp(old->cnodes[j].name, m->cnodes[i].name) == 0)
+				m->cnodes[i].active = old->cnodes[j].active;
+	if (old != NULL) {
+		m->cluster.all_down = old->cluster.all_down;
+		m->cluster.split_brain = old->cluster.split_brain;
+		m->cluster.generation = old->cluster.generation;
+		m->published = old->published;
+	}
+	return 0;
+}
+
+static void
+free_nodes(struct monitor *m)
+{
+	cluster_free(&m->cluster);
+	free(m->nodes);
+	free(m->cnodes);
+	m->nodes = NULL;
+	m->cnodes = NULL;
+	m->n = 0;
+}
+
+struct monitor *
+monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
+	      struct route_holder *routes, monitor_event_fn on_event, void *ctx)
+{
+	struct monitor *m = calloc(1, sizeof(*m));
+
+	if (m == NULL)
+		return NULL;
+	m->loop = loop;
+	m->ce = ce;
+	m->conf = conf;
+	m->routes = routes;
+	m->on_event = on_event;
+	m->ctx = ctx;
+	m->back = -1;
+	if (build_nodes(m, conf, NULL) == -1 || start_sources(m) == -1) {
+		monitor_stop(m);
+		return NULL;
+	}
+	publish(m); /* an empty table: nothing is routed before verdicts */
+	return m;
+}
+
+int
+monitor_reload(struct monitor *m, const struct conf *conf)
+{
+	struct monitor old = *m;
+
+	m->conf = conf;
+	if (build_nodes(m, conf, &old) == -1) {
+		free_nodes(m);
+		*m = old;
+		return -1;
+	}
+	stop_sources(&old);
+	m->prober = NULL;
+	m->heartbeat = NULL;
+	if (!conf->heartbeat_enabled)
+		m->source = SOURCE_NONE;
+	else if (m->source == SOURCE_NONE)
+		m->source = SOURCE_CONNECTING;
+	free_nodes(&old);
+	if (start_sources(m) == -1)
+		return -1;
+	evaluate(m);
+	/* A node that left the configuration may have left the set. */
+	if (m->cluster.generation == m->published)
+		publish(m);
+	return 0;
+}
+
+void
+monitor_stop(struct monitor *m)
+{
+	if (m == NULL)
+		return;
+	stop_sources(m);
+	free_nodes(m);
+	free(m);
+}
+
+static void
+json_time(struct buf *b, double t)
+{
+	time_t sec = (time_t)t;
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_printf(b, "\"%s.%03dZ\"", s, (int)((t - (double)sec) * 1000));
+}
+
+void
+monitor_status_json(const struct monitor *m, struct buf *b)
+{
+	const struct conf *c = m->conf;
+	bool first = true;
+
+	buf_puts(b, "{\"cluster\":");
+	buf_json_str(b, c->cluster_name);
+	buf_puts(b, ",\"appliance\":");
+	buf_json_str(b, c->name);
+	buf_printf(b, ",\"leader\":true,\"generation\":%lu,\"active\":[",
+		   m->cluster.generation);
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->cnodes[i].active)
+			continue;
+		if (!first)
+			buf_puts(b, ",");
+		buf_json_str(b, m->cnodes[i].name);
+		first = false;
+	}
+	buf_printf(b,
+		   "],\"active_nodes\":%d,\"all_down\":%s,\"split_brain\":%s,"
+		   "\"heartbeat_source\":\"%s\",\"nodes\":[",
+		   c->active_nodes, m->cluster.all_down ? "true" : "false",
+		   m->cluster.split_brain ? "true" : "false",
+		   hb_source_names[m->source]);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mon_node *mn = &m->nodes[i];
+		const struct cluster_node *cn = &m->cnodes[i];
+
+		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
+		buf_json_str(b, cn->name);
+		buf_puts(b, ",\"address\":");
+		buf_json_str(b, mn->conf->addr.text);
+		buf_printf(b, ",\"state\":\"%s\",\"why\":",
+			   node_state_names[cn->state].name);
+		buf_json_str(b, mn->why);
+		buf_printf(b, ",\"active\":%s,\"since\":",
+			   cn->active ? "true" : "false");
+		json_time(b, mn->since);
+		buf_printf(b, ",\"probe\":{\"verdict\":\"%s\",\"cause\":",
+			   probe_verdict_names[mn->probe.verdict].name);
+		buf_json_str(b, mn->probe.verdict == VERDICT_FAILED
+				    ? mn->probe.cause
+				    : NULL);
+		if (mn->latency_ms >= 0)
+			buf_printf(b, ",\"latency_ms\":%.1f}", mn->latency_ms);
+		else
+			buf_puts(b, ",\"latency_ms\":null}");
+		if (mn->hb_row && m->source == SOURCE_UP)
+			buf_printf(b, ",\"heartbeat_age_ms\":%.0f",
+				   node_age_ms(m, mn));
+		else
+			buf_puts(b, ",\"heartbeat_age_ms\":null");
+		buf_puts(b, ",\"heartbeat\":");
+		buf_json_str(b, hb_evidence_names[mn->hb].name);
+		buf_puts(b, ",\"connections\":0,\"requests\":0,"
+			    "\"restart\":{\"attempts\":0,\"state\":\"idle\"}}");
+	}
+	buf_puts(b, "]}");
+}

@@ -1,0 +1,41 @@
+/*
+ * monitor.h: the node monitor: it gathers the evidence (REST probes,
+ * heartbeat rows), asks policies/ what it means, publishes the routing
+ * table, and hands every event to the event sink.
+ */
+#ifndef VIGIL_MONITOR_H
+#define VIGIL_MONITOR_H
+
+#include <ev.h>
+
+#include "core/buf.h"
+#include "core/conf-types.h"
+#include "core/route.h"
+#include "policies/cluster.h"
+
+struct curlev;
+struct monitor;
+
+/* Receives every event, in order, on the main loop. */
+typedef void (*monitor_event_fn)(void *ctx, const struct conf *conf,
+				 const struct policy_event *ev);
+
+/*
+ * Starts watching conf's nodes (conf must outlive the monitor or be
+ * replaced with monitor_reload). Routing tables go to routes.
+ */
+struct monitor *monitor_start(struct ev_loop *loop, struct curlev *ce,
+			      const struct conf *conf,
+			      struct route_holder *routes,
+			      monitor_event_fn on_event, void *ctx);
+
+/* Switches to a new configuration, keeping what is known of every node
+ * whose name stays. Returns 0, or -1 (the old configuration stays). */
+int monitor_reload(struct monitor *m, const struct conf *conf);
+
+void monitor_stop(struct monitor *m);
+
+/* SPEC.md's GET /api/status document. */
+void monitor_status_json(const struct monitor *m, struct buf *out);
+
+#endif
