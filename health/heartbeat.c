@@ -47,20 +47,18 @@ struct heartbeat {
 
 static void hb_connect(struct heartbeat *hb);
 
+/* Tells the sink when readability changes; the sink decides what is news. */
 static void
 set_source(struct heartbeat *hb, bool up, const char *why)
 {
 	if (hb->up == (int)up)
 		return;
-	/* The first connection is no news; its failure is. */
-	if (!(up && hb->up == -1)) {
-		if (up)
-			log_info("heartbeat database: readable again");
-		else
-			log_warn("heartbeat database: %s", why);
-		hb->sink.source(hb->sink.ctx, up, why);
-	}
+	if (up && hb->up == 0)
+		log_info("heartbeat database: readable again");
+	else if (!up)
+		log_warn("heartbeat database: %s", why);
 	hb->up = up;
+	hb->sink.source(hb->sink.ctx, up, why);
 }
 
 static void

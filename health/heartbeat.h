@@ -24,8 +24,9 @@ struct hb_row {
 struct hb_sink {
 	/* A poll answered: rows (possibly none) as of now (ev_now). */
 	void (*rows)(void *ctx, const struct hb_row *rows, size_t n);
-	/* The database became readable again (up) or stopped being
-	 * readable (down, with the reason). Called on changes only. */
+	/* The database became readable (up; also after the first
+	 * connection) or stopped being readable (down, with the reason).
+	 * Called on changes only. */
 	void (*source)(void *ctx, bool up, const char *why);
 	void *ctx;
 };

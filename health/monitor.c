@@ -125,38 +125,57 @@ publish(struct monitor *m)
 }
 
 static void
-evaluate(struct monitor *m)
+node_evidence(const struct monitor *m, const struct mon_node *mn,
+	      struct node_evidence *e)
 {
-	for (size_t i = 0; i < m->n; i++) {
-		struct mon_node *mn = &m->nodes[i];
-		struct cluster_node *cn = &m->cnodes[i];
-		enum node_state prev = cn->state;
-		struct node_evidence e;
+	*e = (struct node_evidence){
+		.verdict = mn->probe.verdict,
+		.probe = &mn->probe,
+		.hb = mn->hb,
+		.have_age = mn->hb_row && m->source == SOURCE_UP,
+		.age_ms = mn->hb_row ? node_age_ms(m, mn) : 0,
+		.interval_ms = m->conf->heartbeat_interval_ms,
+	};
+}
 
-		mn->hb = judge(m, mn);
-		cn->base = node_decide(mn->probe.verdict, mn->hb);
-		cn->state =
-		    mn->override != NODE_UNKNOWN ? mn->override : cn->base;
-		e = (struct node_evidence){
-			.verdict = mn->probe.verdict,
-			.probe = &mn->probe,
-			.hb = mn->hb,
-			.have_age = mn->hb_row && m->source == SOURCE_UP,
-			.age_ms = mn->hb_row ? node_age_ms(m, mn) : 0,
-			.interval_ms = m->conf->heartbeat_interval_ms,
-		};
-		node_why(cn->state, &e, mn->why, sizeof(mn->why));
-		if (cn->state != prev) {
-			mn->since = ev_time();
-			log_info("node %s: %s -> %s: %s", cn->name,
-				 node_state_names[prev].name,
-				 node_state_names[cn->state].name, mn->why);
-			cluster_node_changed(cn, prev, mn->why, emit, m);
-		}
-	}
+/* Re-judges node i; logs and raises its events when its state changed. */
+static void
+evaluate_node(struct monitor *m, size_t i)
+{
+	struct mon_node *mn = &m->nodes[i];
+	struct cluster_node *cn = &m->cnodes[i];
+	enum node_state prev = cn->state;
+	struct node_evidence e;
+	char why[320];
+
+	mn->hb = judge(m, mn);
+	cn->base = node_decide(mn->probe.verdict, mn->hb);
+	cn->state = mn->override != NODE_UNKNOWN ? mn->override : cn->base;
+	if (cn->state == prev)
+		return;
+	mn->since = ev_time();
+	node_evidence(m, mn, &e);
+	node_why(cn->state, &e, why, sizeof(why));
+	log_info("node %s: %s -> %s: %s", cn->name, node_state_names[prev].name,
+		 node_state_names[cn->state].name, why);
+	cluster_node_changed(cn, prev, why, emit, m);
+}
+
+/* After nodes changed: the cluster's turn, and the routing table. */
+static void
+evaluate_cluster(struct monitor *m)
+{
 	cluster_update(&m->cluster, emit, m);
 	if (m->cluster.generation != m->published)
 		publish(m);
+}
+
+static void
+evaluate(struct monitor *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		evaluate_node(m, i);
+	evaluate_cluster(m);
 }
 
 static void
@@ -168,7 +187,10 @@ on_probe(void *ctx, const struct probe_result *r)
 	mn->latency_ms = r->latency_ms;
 	probe_track_feed(&mn->probe, r->verdict, r->detail, m->conf->probe_rise,
 			 m->conf->probe_fall);
-	evaluate(m);
+	/* One node's probe changes only that node; the heartbeat poll
+	 * (at least every second) re-judges them all. */
+	evaluate_node(m, r->node);
+	evaluate_cluster(m);
 }
 
 static struct mon_node *
@@ -182,6 +204,25 @@ node_by_heartbeat(struct monitor *m, const char *key)
 			return &m->nodes[i];
 	}
 	return NULL;
+}
+
+/* The database is readable (up) or not; raises the event on a change. */
+static void
+source_changed(struct monitor *m, bool up, const char *why)
+{
+	struct policy_event ev = {
+		.kind = up ? EVENT_HEARTBEAT_SOURCE_UP
+			   : EVENT_HEARTBEAT_SOURCE_DOWN,
+		.reason = why ? why : "the heartbeat query answers again",
+	};
+	enum hb_source was = m->source;
+
+	m->source = up ? SOURCE_UP : SOURCE_DOWN;
+	if (up && was == SOURCE_DOWN)
+		m->back = ev_now(m->loop);
+	/* The first answer after start is no news; losing it always is. */
+	if (was != m->source && (was == SOURCE_DOWN || !up))
+		emit(m, &ev);
 }
 
 static void
@@ -201,8 +242,7 @@ on_rows(void *ctx, const struct hb_row *rows, size_t n)
 		mn->hb_age_ms = rows[i].age_ms;
 		mn->hb_polled = now;
 	}
-	if (m->source != SOURCE_UP)
-		m->source = SOURCE_UP; /* first poll, before on_source */
+	source_changed(m, true, NULL);
 	evaluate(m);
 }
 
@@ -210,16 +250,8 @@ static void
 on_source(void *ctx, bool up, const char *why)
 {
 	struct monitor *m = ctx;
-	struct policy_event ev = {
-		.kind = up ? EVENT_HEARTBEAT_SOURCE_UP
-			   : EVENT_HEARTBEAT_SOURCE_DOWN,
-		.reason = why ? why : "the heartbeat query answers again",
-	};
 
-	m->source = up ? SOURCE_UP : SOURCE_DOWN;
-	if (up)
-		m->back = ev_now(m->loop);
-	emit(m, &ev);
+	source_changed(m, up, why);
 	evaluate(m);
 }
 
@@ -414,14 +446,17 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 	for (size_t i = 0; i < m->n; i++) {
 		const struct mon_node *mn = &m->nodes[i];
 		const struct cluster_node *cn = &m->cnodes[i];
+		struct node_evidence e;
+		char why[320];
 
 		buf_puts(b, i ? ",{\"name\":" : "{\"name\":");
 		buf_json_str(b, cn->name);
 		buf_puts(b, ",\"address\":");
 		buf_json_str(b, mn->conf->addr.text);
+		node_evidence(m, mn, &e);
 		buf_printf(b, ",\"state\":\"%s\",\"why\":",
 			   node_state_names[cn->state].name);
-		buf_json_str(b, mn->why);
+		buf_json_str(b, node_why(cn->state, &e, why, sizeof(why)));
 		buf_printf(b, ",\"active\":%s,\"since\":",
 			   cn->active ? "true" : "false");
 		json_time(b, mn->since);

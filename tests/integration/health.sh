@@ -42,7 +42,8 @@ cluster() {
 		kill -CONT "${SIM_PID[$name]}" 2>/dev/null
 		sim_stop "$name"
 	done
-	psql_q "TRUNCATE vigil_heartbeat" "DROP TABLE IF EXISTS vigil_sim_role" >/dev/null
+	psql_q "SET client_min_messages = warning" "TRUNCATE vigil_heartbeat" \
+		"DROP TABLE IF EXISTS vigil_sim_role" >/dev/null
 	while [ $# -gt 0 ] && [ "$1" != "--" ]; do
 		IFS=: read -r name st prio <<<"$1"
 		sim_start "$name" "$st" "${TIM[@]}" --priority "$prio" || t_bail "sim $name"
@@ -83,6 +84,15 @@ t_ok "node_down for vro-1" log_has "event node_down: cluster=c node=vro-1 state=
 t_is "$(grep -c 'event failover' "$T/vigil.log")" 1 "exactly one failover event"
 t_is "$(status vro-1 heartbeat_age_ms | cut -d. -f1 | awk '{print ($1 > 1000)}')" 1 "the stale age is shown"
 
+# A reload keeps what vigil knows of every node that stays.
+events_before=$(grep -c 'event ' "$T/vigil.log")
+kill -HUP "$VIGIL_PID"
+t_wait 5 "SIGHUP reloads" log_has "configuration reloaded"
+sleep 0.5
+t_is "$(status - active)" '["vro-2"]' "the active set survives a reload"
+t_is "$(status vro-1 state)" shut_down "node states survive a reload"
+t_is "$(grep -c 'event ' "$T/vigil.log")" "$events_before" "a reload raises no node or cluster event"
+
 # ---------------------------------------------------------------- hung
 simctl vro-2 heartbeat stop >/dev/null
 t_wait 5 "heartbeats stopped, REST up: hung" state_is vro-2 hung
@@ -103,7 +113,7 @@ t_ok "node_up raised" log_has "event node_up: cluster=c node=n2 state=standby"
 # ---------------------------------------------------------------- SIGSTOP
 pid=${SIM_PID[n1]}
 kill -STOP "$pid"
-on_exit kill -CONT "$pid"
+on_exit bash -c "kill -CONT $pid 2>/dev/null || true"
 start=$EPOCHREALTIME
 t_wait 5 "a frozen node (SIGSTOP) fails" bash -c "s=\$(curl -s http://127.0.0.1:$ADMIN/api/status | $PY -c 'import json,sys; print([n[\"state\"] for n in json.load(sys.stdin)[\"nodes\"] if n[\"name\"]==\"n1\"][0])'); [ \"\$s\" = unreachable ] || [ \"\$s\" = shut_down ]"
 t_diag "detected after $(awk "BEGIN{print $EPOCHREALTIME - $start}") s (bound: timeout 0.2 s x fall 3 + interval 0.2 s)"
