@@ -18,6 +18,7 @@
 #include "health/monitor.h"
 #include "health/probe.h"
 #include "policies/node.h"
+#include "policies/passive.h"
 
 enum hb_source {
 	SOURCE_NONE = 0, /* no database configured */
@@ -43,7 +44,8 @@ struct mon_node {
 	double watched;	   /* ev_now() when watching began */
 	enum hb_evidence hb;
 	enum node_state override; /* NODE_UNKNOWN: none */
-	double since;		  /* wall clock of the last state change */
+	struct passive_track passive;
+	double since; /* wall clock of the last state change */
 	char why[320];
 };
 
@@ -62,7 +64,9 @@ struct monitor {
 	struct mon_node *nodes;
 	struct cluster_node *cnodes;
 	struct cluster cluster;
-	unsigned long published; /* generation of the last table */
+	unsigned long published; /* cluster generation of the last table */
+	unsigned long tables;	 /* tables published so far */
+	ev_timer eject_end;	 /* the next passive ejection to run out */
 };
 
 static void
@@ -97,6 +101,14 @@ judge(const struct monitor *m, const struct mon_node *mn)
 	return hb_judge(&in);
 }
 
+static bool
+routable(struct monitor *m, size_t i)
+{
+	return m->cnodes[i].active &&
+	       !passive_ejected(&m->nodes[i].passive, ev_now(m->loop) * 1000.0);
+}
+
+/* The routing table: the active set less the nodes passively ejected. */
 static void
 publish(struct monitor *m)
 {
@@ -104,24 +116,78 @@ publish(struct monitor *m)
 	struct route_table *t;
 
 	for (size_t i = 0; i < m->n; i++)
-		n += m->cnodes[i].active;
-	t = route_table_new(n, m->cluster.generation);
+		n += routable(m, i);
+	t = route_table_new(n, ++m->tables);
 	if (t == NULL) {
 		log_error("routing table: out of memory; keeping the last one");
 		return;
 	}
 	for (size_t i = 0; i < m->n; i++) {
-		if (!m->cnodes[i].active)
+		if (!routable(m, i))
 			continue;
 		if (route_node_set(&t->nodes[k++], m->nodes[i].conf,
-				   m->cnodes[i].state == NODE_DRAINING) == -1) {
+				   m->cnodes[i].state == NODE_DRAINING) == -1)
 			log_error("routing table: out of memory");
-		}
 	}
 	route_publish(m->routes, t);
 	m->published = m->cluster.generation;
-	log_info("active set (generation %lu): %zu node%s", t->generation, n,
-		 n == 1 ? "" : "s");
+	log_info("routing table %lu (active set generation %lu): %zu node%s",
+		 t->generation, m->cluster.generation, n, n == 1 ? "" : "s");
+}
+
+/* Arms the timer for the earliest ejection still running. */
+static void
+arm_eject_end(struct monitor *m)
+{
+	double now = ev_now(m->loop) * 1000.0, next = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		const struct passive_track *p = &m->nodes[i].passive;
+
+		if (passive_ejected(p, now) &&
+		    (next == 0 || p->ejected_until < next))
+			next = p->ejected_until;
+	}
+	ev_timer_stop(m->loop, &m->eject_end);
+	if (next > 0) {
+		ev_timer_set(&m->eject_end, (next - now) / 1000.0 + 0.001, 0.);
+		ev_timer_start(m->loop, &m->eject_end);
+	}
+}
+
+static void
+on_eject_end(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct monitor *m = w->data;
+
+	publish(m);
+	arm_eject_end(m);
+}
+
+void
+monitor_passive(struct monitor *m, const char *node, enum passive_outcome o)
+{
+	double now = ev_now(m->loop) * 1000.0;
+	size_t i, others = 0;
+
+	for (i = 0; i < m->n; i++)
+		if (strcmp(m->cnodes[i].name, node) == 0)
+			break;
+	if (i == m->n)
+		return; /* a node a reload removed */
+	for (size_t j = 0; j < m->n; j++)
+		others += j != i && routable(m, j);
+	if (!passive_feed(&m->nodes[i].passive, o,
+			  m->conf->passive_consecutive_failures,
+			  m->conf->passive_eject_ms, now, others > 0))
+		return;
+	log_warn("node %s: ejected from routing for %d ms after %d "
+		 "consecutive errors (last: %s)",
+		 node, m->conf->passive_eject_ms,
+		 m->conf->passive_consecutive_failures,
+		 passive_outcome_names[o].desc);
+	publish(m);
+	arm_eject_end(m);
 }
 
 static void
@@ -359,6 +425,8 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->on_event = on_event;
 	m->ctx = ctx;
 	m->back = -1;
+	ev_init(&m->eject_end, on_eject_end);
+	m->eject_end.data = m;
 	if (build_nodes(m, conf, NULL) == -1 || start_sources(m) == -1) {
 		monitor_stop(m);
 		return NULL;
@@ -401,6 +469,7 @@ monitor_stop(struct monitor *m)
 	if (m == NULL)
 		return;
 	stop_sources(m);
+	ev_timer_stop(m->loop, &m->eject_end);
 	free_nodes(m);
 	free(m);
 }
@@ -474,6 +543,11 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 				   node_age_ms(m, mn));
 		else
 			buf_puts(b, ",\"heartbeat_age_ms\":null");
+		buf_printf(
+		    b, ",\"ejected\":%s",
+		    passive_ejected(&mn->passive, ev_now(m->loop) * 1000.0)
+			? "true"
+			: "false");
 		buf_puts(b, ",\"heartbeat\":");
 		buf_json_str(b, hb_evidence_names[mn->hb].name);
 		buf_puts(b, ",\"connections\":0,\"requests\":0,"

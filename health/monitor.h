@@ -12,6 +12,7 @@
 #include "core/conf-types.h"
 #include "core/route.h"
 #include "policies/cluster.h"
+#include "policies/passive.h"
 
 struct curlev;
 struct monitor;
@@ -34,6 +35,12 @@ struct monitor *monitor_start(struct ev_loop *loop, struct curlev *ce,
 int monitor_reload(struct monitor *m, const struct conf *conf);
 
 void monitor_stop(struct monitor *m);
+
+/* The proxy's outcome of one exchange with node (by name): consecutive
+ * errors eject it from routing for passive.eject_ms, never the last
+ * routable node. Main loop only. */
+void monitor_passive(struct monitor *m, const char *node,
+		     enum passive_outcome o);
 
 /* SPEC.md's GET /api/status document. */
 void monitor_status_json(const struct monitor *m, struct buf *out);
