@@ -121,7 +121,10 @@ on_exit bash -c "kill -CONT $pid 2>/dev/null || true"
 start=$EPOCHREALTIME
 t_wait 5 "a frozen node (SIGSTOP) fails" bash -c "s=\$(curl -s http://127.0.0.1:$ADMIN/api/status | $PY -c 'import json,sys; print([n[\"state\"] for n in json.load(sys.stdin)[\"nodes\"] if n[\"name\"]==\"n1\"][0])'); [ \"\$s\" = unreachable ] || [ \"\$s\" = shut_down ]"
 t_diag "detected after $(awk "BEGIN{print $EPOCHREALTIME - $start}") s (bound: timeout 0.2 s x fall 3 + interval 0.2 s)"
-t_like "$(grep 'node n1: running ->' "$T/vigil.log" | head -1)" "REST probe failed 3 times: timeout after 200 ms" "the cause is the timeout"
+# Which goes first, three probe timeouts (~0.8 s) or the stale beat (1 s),
+# is a race on a loaded machine; either way it ends shut_down by timeout.
+t_wait 5 "then shut_down" state_is n1 shut_down
+t_like "$(status n1 why)" "REST probe failed [0-9]+ times: timeout after 200 ms$" "the cause is the timeout"
 kill -CONT "$pid"
 
 # ---------------------------------------------------------------- database away
