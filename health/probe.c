@@ -47,6 +47,7 @@ struct probe_node {
 	size_t len;
 	bool truncated;
 	bool in_flight;
+	bool due; /* the timer fired while a probe was still out */
 };
 
 struct prober {
@@ -58,6 +59,8 @@ struct prober {
 	size_t n;
 	struct probe_node nodes[];
 };
+
+static void probe_start(struct probe_node *pn);
 
 static size_t
 on_body(char *data, size_t size, size_t nmemb, void *userp)
@@ -180,6 +183,19 @@ on_done(struct curlev_req *req, CURLcode rc)
 	log_debug("probe %s: %s (%s)", p->conf->nodes[pn->idx].name,
 		  probe_verdict_names[r.verdict].name, r.detail);
 	p->cb(p->ctx, &r);
+	if (pn->due)
+		probe_start(pn);
+}
+
+static void
+probe_start(struct probe_node *pn)
+{
+	pn->len = 0;
+	pn->truncated = false;
+	pn->errbuf[0] = '\0';
+	pn->due = false;
+	if (curlev_add(pn->p->ce, &pn->req) == 0)
+		pn->in_flight = true;
 }
 
 static void
@@ -187,13 +203,12 @@ on_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct probe_node *pn = w->data;
 
+	/* With timeout_ms = interval_ms the timeout and the next tick fall
+	 * due together: start the next probe as soon as this one ends. */
 	if (pn->in_flight)
-		return; /* timeout_ms ≤ interval_ms: only after a stall */
-	pn->len = 0;
-	pn->truncated = false;
-	pn->errbuf[0] = '\0';
-	if (curlev_add(pn->p->ce, &pn->req) == 0)
-		pn->in_flight = true;
+		pn->due = true;
+	else
+		probe_start(pn);
 }
 
 static int
