@@ -146,6 +146,19 @@ t_is "$(grep -c 'event heartbeat_source_down' "$T/vigil.log")" 1 "source_down ra
 t_is "$(grep -c 'event heartbeat_source_up' "$T/vigil.log")" 1 "source_up raised once"
 t_ok "no node_down while the database was away" bash -c "! grep -q 'event node_down' '$T/vigil.log'"
 
+# ---------------------------------------------------------------- a bad query
+# A query of the wrong shape is logged and the evidence is unknown: nothing
+# goes stale on its account.
+cluster q1:running:1
+t_wait 10 "q1 running" state_is q1 running
+sed -i 's/^  heartbeat = { conninfo = /  heartbeat = { query = "SELECT node, beat, 1 FROM vigil_heartbeat"; conninfo = /' "$T/vigil.conf"
+kill -HUP "$VIGIL_PID"
+t_wait 5 "a query with three columns is reported" log_has "heartbeat query: the query must return 2 columns \(node, age_ms\), not 3"
+t_wait 5 "and the source is down" log_has "event heartbeat_source_down"
+sleep 1.5
+t_is "$(status q1 state)" running "the node stays running (evidence unknown, not stale)"
+t_is "$(status q1 heartbeat)" unknown "its heartbeat is unknown"
+
 # ---------------------------------------------------------------- split brain
 cluster s1:running:1 s2:standby:2
 t_wait 10 "s1 active" active_is '["s1"]'
