@@ -214,8 +214,9 @@ check_regex(const char *pattern, struct pcre2_real_code_8 **out, char *err,
 
 	/* Bytes, not UTF-8: a node may answer with any bytes, and a UTF
 	 * pattern on invalid UTF-8 is an error, not a mismatch. */
-	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, 0, &code,
-			   &off, NULL);
+	re =
+	    pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+			  PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &code, &off, NULL);
 	if (re == NULL) {
 		PCRE2_UCHAR msg[256];
 

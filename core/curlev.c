@@ -64,9 +64,9 @@ on_io(struct ev_loop *loop, ev_io *w, int revents)
 
 	/* s may be freed inside socket_action: use nothing of it after. */
 	curl_multi_socket_action(ce->multi, s->fd, action, &ce->running);
+	/* No timer stop here when nothing runs: a done callback may have
+	 * added a transfer, and curl arms (or clears) its timer itself. */
 	check_done(ce);
-	if (ce->running <= 0)
-		ev_timer_stop(ce->loop, &ce->timer);
 }
 
 static int

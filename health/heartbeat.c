@@ -8,12 +8,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 
+#include "core/conf.h"
 #include "core/log.h"
 #include "health/heartbeat.h"
 
@@ -132,7 +134,8 @@ heartbeat_read_result(const PGresult *res, struct hb_row *rows, size_t max,
 		age = PQgetvalue(res, i, 1);
 		errno = 0;
 		v = strtod(age, &end);
-		if (end == age || *end != '\0' || errno != 0) {
+		/* PostgreSQL can answer NaN and ±Infinity: not an age. */
+		if (end == age || *end != '\0' || errno != 0 || !isfinite(v)) {
 			snprintf(err, errlen,
 				 "row %d: age_ms \"%.40s\" is not a number",
 				 i + 1, age);
@@ -145,6 +148,22 @@ heartbeat_read_result(const PGresult *res, struct hb_row *rows, size_t max,
 		n++;
 	}
 	return (long)n;
+}
+
+/* Makes room for n rows: every row of the answer is read, however many. */
+static bool
+rows_fit(struct heartbeat *hb, size_t n)
+{
+	struct hb_row *r;
+
+	if (n <= hb->max_rows)
+		return true;
+	r = reallocarray(hb->rows, n, sizeof(*r));
+	if (r == NULL)
+		return false;
+	hb->rows = r;
+	hb->max_rows = n;
+	return true;
 }
 
 /* Reads what the socket has; hands over the answer once complete. */
@@ -162,6 +181,16 @@ hb_read(struct heartbeat *hb)
 	/* The first result is the one that counts; the rows point into it,
 	 * so it lives until the sink has seen them. */
 	while (!PQisBusy(hb->pg) && (res = PQgetResult(hb->pg)) != NULL) {
+		ExecStatusType st = PQresultStatus(res);
+
+		/* In COPY state PQgetResult never returns NULL. */
+		if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN ||
+		    st == PGRES_COPY_BOTH) {
+			PQclear(res);
+			hb_fail(hb, "heartbeat query",
+				"COPY is not a heartbeat query");
+			return;
+		}
 		if (hb->first == NULL)
 			hb->first = res;
 		else
@@ -178,6 +207,9 @@ hb_read(struct heartbeat *hb)
 		snprintf(err, sizeof(err), "no result");
 	else if (PQresultStatus(first) == PGRES_FATAL_ERROR)
 		snprintf(err, sizeof(err), "%s", PQresultErrorMessage(first));
+	else if (!rows_fit(hb, (size_t)PQntuples(first)))
+		snprintf(err, sizeof(err), "out of memory for %d rows",
+			 PQntuples(first));
 	else
 		n = heartbeat_read_result(first, hb->rows, hb->max_rows, err,
 					  sizeof(err));
@@ -197,6 +229,14 @@ hb_read(struct heartbeat *hb)
 	PQclear(first);
 }
 
+static double
+query_timeout_s(const struct conf *c)
+{
+	double quarter = (double)conf_failover_timeout_ms(c) / 4000.0;
+
+	return fmax(0.1, fmin(2 * POLL_MAX_S, quarter));
+}
+
 static void
 hb_send(struct heartbeat *hb)
 {
@@ -205,11 +245,18 @@ hb_send(struct heartbeat *hb)
 		return;
 	}
 	hb->phase = HB_QUERYING;
-	ev_timer_set(&hb->timeout,
-		     hb->conf->heartbeat_interval_ms / 1000.0 + 1.0, 0.);
+	/* A query that hangs must turn the evidence unknown well before
+	 * beats could age past the failover timeout on its account. */
+	ev_timer_set(&hb->timeout, query_timeout_s(hb->conf), 0.);
 	ev_timer_start(hb->loop, &hb->timeout);
 	/* PQflush: 1 means part of the query is still to be written. */
-	watch(hb, EV_READ | (PQflush(hb->pg) == 1 ? EV_WRITE : 0));
+	int rc = PQflush(hb->pg);
+
+	if (rc == -1) {
+		hb_fail(hb, "connection lost", PQerrorMessage(hb->pg));
+		return;
+	}
+	watch(hb, EV_READ | (rc == 1 ? EV_WRITE : 0));
 }
 
 static void

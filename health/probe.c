@@ -82,15 +82,25 @@ static bool
 matches(const pcre2_code *re, const char *body, size_t len)
 {
 	pcre2_match_data *md;
+	pcre2_match_context *mc;
 	int rc;
 
 	if (re == NULL)
 		return false;
 	md = pcre2_match_data_create_from_pattern(re, NULL);
-	if (md == NULL)
+	mc = pcre2_match_context_create(NULL);
+	if (md == NULL || mc == NULL) {
+		pcre2_match_data_free(md);
+		pcre2_match_context_free(mc);
 		return false;
-	rc = pcre2_match(re, (PCRE2_SPTR)body, len, 0, 0, md, NULL);
+	}
+	/* A pattern that backtracks badly on a hostile 64 KiB body must not
+	 * stall the loop: past these limits it is no match. */
+	pcre2_set_match_limit(mc, 100000);
+	pcre2_set_depth_limit(mc, 1000);
+	rc = pcre2_match(re, (PCRE2_SPTR)body, len, 0, 0, md, mc);
 	pcre2_match_data_free(md);
+	pcre2_match_context_free(mc);
 	return rc >= 0;
 }
 
@@ -231,6 +241,10 @@ node_setup(struct prober *p, struct probe_node *pn, size_t idx)
 		return -1;
 	curl_easy_setopt(e, CURLOPT_URL, pn->url);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Straight to the node, whatever http_proxy says: a proxy's answer
+	 * is not evidence about the node. */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)c->probe_timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

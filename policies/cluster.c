@@ -92,6 +92,25 @@ best_candidate(struct cluster *c)
 	return best;
 }
 
+/* The member that goes last: highest priority, then name. */
+static struct cluster_node *
+worst_member(struct cluster *c)
+{
+	struct cluster_node *worst = NULL;
+
+	for (size_t i = 0; i < c->n; i++) {
+		struct cluster_node *n = &c->nodes[i];
+
+		if (!n->active)
+			continue;
+		if (worst == NULL || n->priority > worst->priority ||
+		    (n->priority == worst->priority &&
+		     strcmp(n->name, worst->name) > 0))
+			worst = n;
+	}
+	return worst;
+}
+
 bool
 cluster_update(struct cluster *c, policy_emit_fn emit, void *ctx)
 {
@@ -114,6 +133,14 @@ cluster_update(struct cluster *c, policy_emit_fn emit, void *ctx)
 		members += n->active;
 		running += serving(n);
 		unknown += n->state == NODE_UNKNOWN;
+	}
+
+	/* Fewer places than members (a reload lowered active_nodes): the
+	 * members that would be picked last leave, without a failover. */
+	while (members > limit && (n = worst_member(c)) != NULL) {
+		n->active = false;
+		members--;
+		changed = true;
 	}
 
 	while (members < limit && (n = best_candidate(c)) != NULL) {

@@ -159,6 +159,29 @@ test_priorities(void)
 }
 
 static void
+test_fewer_places(void)
+{
+	struct cluster_node nodes[] = {
+		{ .name = "n1", .priority = 1 },
+		{ .name = "n2", .priority = 2 },
+		{ .name = "n3", .priority = 3 },
+	};
+	struct cluster c;
+
+	cluster_init(&c, nodes, 3, 3);
+	for (int i = 0; i < 3; i++)
+		set(&nodes[i], NODE_RUNNING);
+	cluster_update(&c, record, NULL);
+	is_str(active_names(&c), "n1,n2,n3", "three places, three members");
+	c.active_nodes = 1; /* a reload lowered active_nodes */
+	ok(cluster_update(&c, record, NULL), "the set changes");
+	is_str(active_names(&c), "n1", "the members picked last leave");
+	is_str(events(), "split_brain;",
+	       "no failover; three running for one place is split brain");
+	cluster_free(&c);
+}
+
+static void
 test_the_same_node_returns(void)
 {
 	struct cluster_node nodes[] = {
@@ -295,6 +318,7 @@ main(void)
 {
 	test_one_active();
 	test_priorities();
+	test_fewer_places();
 	test_the_same_node_returns();
 	test_all_active();
 	test_draining();
