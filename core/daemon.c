@@ -27,14 +27,17 @@
 #include "core/route.h"
 #include "health/monitor.h"
 #include "proxy/listener.h"
-#include "proxy/placeholder.h"
+#include "proxy/proxy.h"
+#include "policies/sticky.h"
 
 struct daemon {
 	struct ev_loop *loop;
 	const char *conf_path;
 	struct conf *conf;
 	struct listeners *listeners;
-	struct placeholder *placeholder; /* until the proxy lands */
+	struct proxy *proxy;
+	struct sticky_key key; /* the cookie key; random without secret_file */
+	ev_timer collect;      /* frees routing tables no worker holds */
 	struct admin *admin;
 	struct curlev *curl;
 	struct route_holder routes;
@@ -110,8 +113,24 @@ daemon_reload(struct daemon *d)
 		log_warn("reload: admin.address changed; takes effect at the "
 			 "next restart");
 	/* Modules take the new configuration here, each keeping its state
-	 * (connections, node states, spool cursors) across the swap. */
-	if (monitor_reload(d->monitor, new) == -1) {
+	 * (connections, node states, spool cursors) across the swap. A
+	 * random cookie key stays: a new one would re-route every client. */
+	struct sticky_key key = d->key;
+	struct route_settings rs;
+	char err[256];
+
+	if (new->stick_secret_file != NULL &&
+	    sticky_key_load(new->stick_secret_file, &key, err, sizeof(err)) ==
+		-1) {
+		log_error("%s: cluster.stickiness.secret_file: %s", new->file,
+			  err);
+		log_error("reload failed; still running on the previous "
+			  "configuration");
+		conf_free(new);
+		return;
+	}
+	route_settings_from_conf(&rs, new, &key);
+	if (monitor_reload(d->monitor, new, &rs) == -1) {
 		log_error("reload failed: out of memory; still running on the "
 			  "previous configuration");
 		conf_free(new);
@@ -119,8 +138,17 @@ daemon_reload(struct daemon *d)
 	}
 	conf_free(d->conf);
 	d->conf = new;
+	d->key = key;
+	sticky_key_wipe(&key);
+	sticky_key_wipe(&rs.key);
 	log_setup(new->log_level, new->log_target);
 	log_info("configuration reloaded");
+	struct policy_event ev = {
+		.kind = EVENT_CONFIG_RELOADED,
+		.reason = d->conf_path,
+	};
+
+	on_event(d, d->conf, &ev);
 }
 
 static void
@@ -128,6 +156,12 @@ on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("received %s, stopping", strsignal(w->signum));
 	ev_break(loop, EVBREAK_ALL);
+}
+
+static void
+on_collect(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	route_collect(&container_of(w, struct daemon, collect)->routes);
 }
 
 static void
@@ -224,16 +258,34 @@ daemon_run(const char *conf_path, struct conf *conf)
 
 	/* Modules start here, in order: health evidence, decisions, the
 	 * proxy that follows them, notifications, the admin listener. */
+	if (sticky_key_load(conf->stick_secret_file, &d.key, err,
+			    sizeof(err)) == -1) {
+		fprintf(stderr,
+			"vigil: %s: cluster.stickiness.secret_file: %s\n",
+			conf->file, err);
+		d.exit_code = EXIT_CONFIG;
+		goto out;
+	}
+	struct route_settings rs;
+
+	route_settings_from_conf(&rs, conf, &d.key);
 	d.curl = curlev_new(d.loop);
 	d.monitor = d.curl ? monitor_start(d.loop, d.curl, d.conf, &d.routes,
-					   on_event, &d)
+					   &rs, on_event, &d)
 			   : NULL;
+	sticky_key_wipe(&rs.key);
 	if (d.monitor == NULL) {
 		fprintf(stderr, "vigil: cannot start the monitor: out of "
 				"memory\n");
 		goto out;
 	}
-	d.placeholder = placeholder_start(d.loop, d.listeners);
+	d.proxy = proxy_start(d.conf, d.listeners, &d.routes, err, sizeof(err));
+	if (d.proxy == NULL) {
+		fprintf(stderr, "vigil: %s\n", err);
+		goto out;
+	}
+	ev_timer_init(&d.collect, on_collect, 1., 1.);
+	ev_timer_start(d.loop, &d.collect);
 	if (d.admin != NULL)
 		admin_start(d.admin, d.loop, d.monitor);
 
@@ -247,11 +299,12 @@ daemon_run(const char *conf_path, struct conf *conf)
 	d.exit_code = EXIT_OK;
 out:
 	admin_stop(d.admin);
-	placeholder_stop(d.placeholder);
+	proxy_stop(d.proxy);
 	monitor_stop(d.monitor);
 	curlev_free(d.curl);
 	route_holder_free(&d.routes);
 	listeners_close(d.listeners);
+	sticky_key_wipe(&d.key);
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);
 	conf_free(d.conf);

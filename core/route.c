@@ -7,13 +7,59 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/route.h"
 
+struct node_stats *
+node_stats_new(void)
+{
+	struct node_stats *s = calloc(1, sizeof(*s));
+
+	if (s != NULL)
+		atomic_init(&s->refs, 1);
+	return s;
+}
+
+struct node_stats *
+node_stats_ref(struct node_stats *s)
+{
+	if (s != NULL)
+		atomic_fetch_add(&s->refs, 1);
+	return s;
+}
+
+void
+node_stats_unref(struct node_stats *s)
+{
+	if (s != NULL && atomic_fetch_sub(&s->refs, 1) == 1)
+		free(s);
+}
+
+void
+route_settings_from_conf(struct route_settings *rs, const struct conf *c,
+			 const struct sticky_key *key)
+{
+	memset(rs, 0, sizeof(*rs));
+	rs->connect_timeout_ms = c->connect_timeout_ms;
+	rs->client_header_timeout_ms = c->client_header_timeout_ms;
+	rs->client_idle_timeout_ms = c->client_idle_timeout_ms;
+	rs->server_timeout_ms = c->server_timeout_ms;
+	rs->tunnel_idle_timeout_ms = c->tunnel_idle_timeout_ms;
+	rs->max_header_bytes = c->max_header_bytes;
+	rs->forwarded_headers = c->forwarded_headers;
+	rs->stick_mode = c->stick_mode;
+	snprintf(rs->cookie, sizeof(rs->cookie), "%s", c->stick_cookie);
+	snprintf(rs->cluster, sizeof(rs->cluster), "%s", c->cluster_name);
+	if (key != NULL)
+		rs->key = *key;
+}
+
 struct route_table *
-route_table_new(size_t n, unsigned long generation)
+route_table_new(size_t n, unsigned long generation,
+		const struct route_settings *rs)
 {
 	struct route_table *t = calloc(1, sizeof(*t) + n * sizeof(t->nodes[0]));
 
@@ -21,13 +67,16 @@ route_table_new(size_t n, unsigned long generation)
 		return NULL;
 	t->n = n;
 	t->generation = generation;
+	if (rs != NULL)
+		t->settings = *rs;
 	return t;
 }
 
 int
 route_node_set(struct route_node *rn, const struct conf_node *node,
-	       bool draining)
+	       bool draining, struct node_stats *stats)
 {
+	rn->stats = node_stats_ref(stats);
 	rn->name = strdup(node->name);
 	rn->host = strdup(node->addr.host);
 	rn->port = strdup(node->addr.port);
@@ -47,7 +96,9 @@ table_free(struct route_table *t)
 		free(t->nodes[i].name);
 		free(t->nodes[i].host);
 		free(t->nodes[i].port);
+		node_stats_unref(t->nodes[i].stats);
 	}
+	sticky_key_wipe(&t->settings.key);
 	free(t);
 }
 

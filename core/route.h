@@ -13,6 +13,42 @@
 #include <stddef.h>
 
 #include "core/conf-types.h"
+#include "policies/sticky.h"
+
+/*
+ * Per-node counters shared by the main loop and the workers, reference
+ * counted: a routing table and every session using the node hold one.
+ */
+struct node_stats {
+	atomic_uint refs;
+	atomic_uint connections;  /* sessions forwarding to it now */
+	atomic_ulong requests;	  /* requests sent to it */
+	atomic_uint failures;	  /* consecutive errors seen by the proxy */
+	atomic_uint last_failure; /* enum passive_outcome of the last one */
+};
+
+struct node_stats *node_stats_new(void);
+struct node_stats *node_stats_ref(struct node_stats *s);
+void node_stats_unref(struct node_stats *s);
+
+/* What the workers need of the configuration, copied into every table
+ * so a reload never frees it under them. */
+struct route_settings {
+	int connect_timeout_ms;
+	int client_header_timeout_ms;
+	int client_idle_timeout_ms;
+	int server_timeout_ms;
+	int tunnel_idle_timeout_ms;
+	int max_header_bytes;
+	bool forwarded_headers;
+	enum stick_mode stick_mode;
+	char cookie[65];
+	char cluster[64];
+	struct sticky_key key;
+};
+
+void route_settings_from_conf(struct route_settings *rs, const struct conf *c,
+			      const struct sticky_key *key);
 
 struct route_node {
 	char *name;
@@ -22,10 +58,12 @@ struct route_node {
 	bool draining;		    /* sticky clients only, no new ones */
 	struct sockaddr_storage sa; /* when the address is a literal */
 	socklen_t salen;
+	struct node_stats *stats; /* a reference */
 };
 
 struct route_table {
 	unsigned long generation;
+	struct route_settings settings;
 	size_t n; /* active nodes */
 	struct route_table *next_retired;
 	unsigned long retired_epoch;
@@ -43,9 +81,10 @@ struct route_holder {
 };
 
 /* A table for n nodes, filled by the caller with route_node_set(). */
-struct route_table *route_table_new(size_t n, unsigned long generation);
+struct route_table *route_table_new(size_t n, unsigned long generation,
+				    const struct route_settings *rs);
 int route_node_set(struct route_node *rn, const struct conf_node *node,
-		   bool draining);
+		   bool draining, struct node_stats *stats);
 
 /* Main loop: publish t (the holder owns it); the previous table retires. */
 void route_publish(struct route_holder *h, struct route_table *t);

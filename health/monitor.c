@@ -45,7 +45,8 @@ struct mon_node {
 	enum hb_evidence hb;
 	enum node_state override; /* NODE_UNKNOWN: none */
 	struct passive_track passive;
-	double since; /* wall clock of the last state change */
+	struct node_stats *stats; /* shared with the proxy workers */
+	double since;		  /* wall clock of the last state change */
 	char why[320];
 };
 
@@ -54,6 +55,7 @@ struct monitor {
 	struct curlev *ce;
 	const struct conf *conf;
 	struct route_holder *routes;
+	struct route_settings settings;
 	monitor_event_fn on_event;
 	void *ctx;
 	struct prober *prober;
@@ -67,7 +69,19 @@ struct monitor {
 	unsigned long published; /* cluster generation of the last table */
 	unsigned long tables;	 /* tables published so far */
 	ev_timer eject_end;	 /* the next passive ejection to run out */
+	ev_timer passive_poll;	 /* reads the workers' failure counters */
 };
+
+/* Seconds of a monotonic clock: beats age by it, and neither an NTP step
+ * nor a resumed VM may age them (ev_now() follows the wall clock). */
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void
 emit(void *ctx, const struct policy_event *ev)
@@ -80,7 +94,7 @@ emit(void *ctx, const struct policy_event *ev)
 static double
 node_age_ms(const struct monitor *m, const struct mon_node *mn)
 {
-	return mn->hb_age_ms + (ev_now(m->loop) - mn->hb_polled) * 1000.0;
+	return mn->hb_age_ms + (mono_now() - mn->hb_polled) * 1000.0;
 }
 
 static enum hb_evidence
@@ -91,7 +105,7 @@ judge(const struct monitor *m, const struct mon_node *mn)
 		.have_row = mn->hb_row,
 		.age_ms = mn->hb_row ? node_age_ms(m, mn) : 0,
 		.timeout_ms = (double)conf_failover_timeout_ms(m->conf),
-		.now_ms = ev_now(m->loop) * 1000.0,
+		.now_ms = mono_now() * 1000.0,
 		.back_ms = m->back < 0 ? -1 : m->back * 1000.0,
 		.watched_ms = mn->watched * 1000.0,
 	};
@@ -105,7 +119,7 @@ static bool
 routable(struct monitor *m, size_t i)
 {
 	return m->cnodes[i].active &&
-	       !passive_ejected(&m->nodes[i].passive, ev_now(m->loop) * 1000.0);
+	       !passive_ejected(&m->nodes[i].passive, mono_now() * 1000.0);
 }
 
 /* The routing table: the active set less the nodes passively ejected. */
@@ -117,7 +131,7 @@ publish(struct monitor *m)
 
 	for (size_t i = 0; i < m->n; i++)
 		n += routable(m, i);
-	t = route_table_new(n, ++m->tables);
+	t = route_table_new(n, ++m->tables, &m->settings);
 	if (t == NULL) {
 		log_error("routing table: out of memory; keeping the last one");
 		return;
@@ -126,7 +140,8 @@ publish(struct monitor *m)
 		if (!routable(m, i))
 			continue;
 		if (route_node_set(&t->nodes[k++], m->nodes[i].conf,
-				   m->cnodes[i].state == NODE_DRAINING) == -1)
+				   m->cnodes[i].state == NODE_DRAINING,
+				   m->nodes[i].stats) == -1)
 			log_error("routing table: out of memory");
 	}
 	route_publish(m->routes, t);
@@ -139,7 +154,7 @@ publish(struct monitor *m)
 static void
 arm_eject_end(struct monitor *m)
 {
-	double now = ev_now(m->loop) * 1000.0, next = 0;
+	double now = mono_now() * 1000.0, next = 0;
 
 	for (size_t i = 0; i < m->n; i++) {
 		const struct passive_track *p = &m->nodes[i].passive;
@@ -164,30 +179,40 @@ on_eject_end(struct ev_loop *loop, ev_timer *w, int revents)
 	arm_eject_end(m);
 }
 
-void
-monitor_passive(struct monitor *m, const char *node, enum passive_outcome o)
+/*
+ * Reads the failures the workers counted: a node with passive
+ * .consecutive_failures in a row leaves routing for eject_ms, unless it is
+ * the last routable node.
+ */
+static void
+on_passive_poll(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	double now = ev_now(m->loop) * 1000.0;
-	size_t i, others = 0;
+	struct monitor *m = w->data;
+	double now = mono_now() * 1000.0;
 
-	for (i = 0; i < m->n; i++)
-		if (strcmp(m->cnodes[i].name, node) == 0)
-			break;
-	if (i == m->n)
-		return; /* a node a reload removed */
-	for (size_t j = 0; j < m->n; j++)
-		others += j != i && routable(m, j);
-	if (!passive_feed(&m->nodes[i].passive, o,
-			  m->conf->passive_consecutive_failures,
-			  m->conf->passive_eject_ms, now, others > 0))
-		return;
-	log_warn("node %s: ejected from routing for %d ms after %d "
-		 "consecutive errors (last: %s)",
-		 node, m->conf->passive_eject_ms,
-		 m->conf->passive_consecutive_failures,
-		 passive_outcome_names[o].desc);
-	publish(m);
-	arm_eject_end(m);
+	for (size_t i = 0; i < m->n; i++) {
+		struct node_stats *st = m->nodes[i].stats;
+		unsigned f = atomic_load(&st->failures);
+		size_t others = 0;
+
+		if (f < (unsigned)m->conf->passive_consecutive_failures)
+			continue;
+		for (size_t j = 0; j < m->n; j++)
+			others += j != i && routable(m, j);
+		if (!passive_judge(&m->nodes[i].passive, f,
+				   m->conf->passive_consecutive_failures,
+				   m->conf->passive_eject_ms, now, others > 0))
+			continue;
+		atomic_store(&st->failures, 0);
+		log_warn("node %s: ejected from routing for %d ms after %u "
+			 "consecutive errors (last: %s)",
+			 m->cnodes[i].name, m->conf->passive_eject_ms, f,
+			 passive_outcome_names[atomic_load(&st->last_failure) %
+					       PASSIVE__COUNT]
+			     .desc);
+		publish(m);
+		arm_eject_end(m);
+	}
 }
 
 static void
@@ -259,14 +284,19 @@ on_probe(void *ctx, const struct probe_result *r)
 	evaluate_cluster(m);
 }
 
+static const char *
+hb_key(const struct conf_node *c)
+{
+	return c->heartbeat_id ? c->heartbeat_id : c->name;
+}
+
 static struct mon_node *
 node_by_heartbeat(struct monitor *m, const char *key)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct conf_node *c = m->nodes[i].conf;
 
-		if (strcmp(c->heartbeat_id ? c->heartbeat_id : c->name, key) ==
-		    0)
+		if (strcmp(hb_key(c), key) == 0)
 			return &m->nodes[i];
 	}
 	return NULL;
@@ -285,7 +315,7 @@ source_changed(struct monitor *m, bool up, const char *why)
 
 	m->source = up ? SOURCE_UP : SOURCE_DOWN;
 	if (up && was == SOURCE_DOWN)
-		m->back = ev_now(m->loop);
+		m->back = mono_now();
 	/* The first answer after start is no news; losing it always is. */
 	if (was != m->source && (was == SOURCE_DOWN || !up))
 		emit(m, &ev);
@@ -295,7 +325,7 @@ static void
 on_rows(void *ctx, const struct hb_row *rows, size_t n)
 {
 	struct monitor *m = ctx;
-	double now = ev_now(m->loop);
+	double now = mono_now();
 
 	for (size_t i = 0; i < m->n; i++)
 		m->nodes[i].hb_row = false;
@@ -359,6 +389,8 @@ build_nodes(struct monitor *m, const struct conf *conf,
 {
 	size_t n = conf->n_nodes;
 
+	/* Nothing of old's cluster may be freed through m on failure. */
+	memset(&m->cluster, 0, sizeof(m->cluster));
 	m->nodes = calloc(n, sizeof(*m->nodes));
 	m->cnodes = calloc(n, sizeof(*m->cnodes));
 	if (m->nodes == NULL || m->cnodes == NULL)
@@ -370,7 +402,7 @@ build_nodes(struct monitor *m, const struct conf *conf,
 
 		mn->conf = &conf->nodes[i];
 		mn->latency_ms = -1;
-		mn->watched = ev_now(m->loop);
+		mn->watched = mono_now();
 		mn->since = ev_time();
 		cn->name = conf->nodes[i].name;
 		cn->priority = conf->nodes[i].priority;
@@ -379,9 +411,20 @@ build_nodes(struct monitor *m, const struct conf *conf,
 				continue;
 			*mn = old->nodes[j];
 			mn->conf = &conf->nodes[i];
+			mn->stats = node_stats_ref(old->nodes[j].stats);
+			/* A heartbeat row vigil has not watched yet gets a
+			 * full failover timeout before it can be stale. */
+			if (!old->conf->heartbeat_enabled ||
+			    strcmp(hb_key(old->nodes[j].conf),
+				   hb_key(mn->conf)) != 0) {
+				mn->watched = mono_now();
+				mn->hb_row = false;
+			}
 			cn->state = old->cnodes[j].state;
 			cn->base = old->cnodes[j].base;
 		}
+		if (mn->stats == NULL && (mn->stats = node_stats_new()) == NULL)
+			return -1;
 	}
 	if (cluster_init(&m->cluster, m->cnodes, n, conf->active_nodes) == -1)
 		return -1;
@@ -402,6 +445,8 @@ build_nodes(struct monitor *m, const struct conf *conf,
 static void
 free_nodes(struct monitor *m)
 {
+	for (size_t i = 0; m->nodes != NULL && i < m->n; i++)
+		node_stats_unref(m->nodes[i].stats);
 	cluster_free(&m->cluster);
 	free(m->nodes);
 	free(m->cnodes);
@@ -412,7 +457,8 @@ free_nodes(struct monitor *m)
 
 struct monitor *
 monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
-	      struct route_holder *routes, monitor_event_fn on_event, void *ctx)
+	      struct route_holder *routes, const struct route_settings *rs,
+	      monitor_event_fn on_event, void *ctx)
 {
 	struct monitor *m = calloc(1, sizeof(*m));
 
@@ -422,11 +468,15 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->ce = ce;
 	m->conf = conf;
 	m->routes = routes;
+	m->settings = *rs;
 	m->on_event = on_event;
 	m->ctx = ctx;
 	m->back = -1;
 	ev_init(&m->eject_end, on_eject_end);
 	m->eject_end.data = m;
+	ev_timer_init(&m->passive_poll, on_passive_poll, 0.1, 0.1);
+	m->passive_poll.data = m;
+	ev_timer_start(loop, &m->passive_poll);
 	if (build_nodes(m, conf, NULL) == -1 || start_sources(m) == -1) {
 		monitor_stop(m);
 		return NULL;
@@ -436,26 +486,34 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 }
 
 int
-monitor_reload(struct monitor *m, const struct conf *conf)
+monitor_reload(struct monitor *m, const struct conf *conf,
+	       const struct route_settings *rs)
 {
 	struct monitor old = *m;
 
 	m->conf = conf;
+	m->settings = *rs;
 	if (build_nodes(m, conf, &old) == -1) {
 		free_nodes(m);
 		*m = old;
 		return -1;
 	}
-	stop_sources(&old);
+	/* The new sources start before the old stop: a failure leaves the
+	 * old configuration running, whole. */
 	m->prober = NULL;
 	m->heartbeat = NULL;
 	if (!conf->heartbeat_enabled)
 		m->source = SOURCE_NONE;
 	else if (m->source == SOURCE_NONE)
 		m->source = SOURCE_CONNECTING;
-	free_nodes(&old);
-	if (start_sources(m) == -1)
+	if (start_sources(m) == -1) {
+		stop_sources(m);
+		free_nodes(m);
+		*m = old;
 		return -1;
+	}
+	stop_sources(&old);
+	free_nodes(&old);
 	evaluate(m);
 	/* A node that left the configuration may have left the set. */
 	if (m->cluster.generation == m->published)
@@ -470,6 +528,7 @@ monitor_stop(struct monitor *m)
 		return;
 	stop_sources(m);
 	ev_timer_stop(m->loop, &m->eject_end);
+	ev_timer_stop(m->loop, &m->passive_poll);
 	free_nodes(m);
 	free(m);
 }
@@ -543,15 +602,17 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 				   node_age_ms(m, mn));
 		else
 			buf_puts(b, ",\"heartbeat_age_ms\":null");
-		buf_printf(
-		    b, ",\"ejected\":%s",
-		    passive_ejected(&mn->passive, ev_now(m->loop) * 1000.0)
-			? "true"
-			: "false");
+		buf_printf(b, ",\"ejected\":%s",
+			   passive_ejected(&mn->passive, mono_now() * 1000.0)
+			       ? "true"
+			       : "false");
 		buf_puts(b, ",\"heartbeat\":");
 		buf_json_str(b, hb_evidence_names[mn->hb].name);
-		buf_puts(b, ",\"connections\":0,\"requests\":0,"
-			    "\"restart\":{\"attempts\":0,\"state\":\"idle\"}}");
+		buf_printf(b,
+			   ",\"connections\":%u,\"requests\":%lu,"
+			   "\"restart\":{\"attempts\":0,\"state\":\"idle\"}}",
+			   atomic_load(&mn->stats->connections),
+			   atomic_load(&mn->stats->requests));
 	}
 	buf_puts(b, "]}");
 }

@@ -28,19 +28,15 @@ typedef void (*monitor_event_fn)(void *ctx, const struct conf *conf,
 struct monitor *monitor_start(struct ev_loop *loop, struct curlev *ce,
 			      const struct conf *conf,
 			      struct route_holder *routes,
+			      const struct route_settings *rs,
 			      monitor_event_fn on_event, void *ctx);
 
 /* Switches to a new configuration, keeping what is known of every node
  * whose name stays. Returns 0, or -1 (the old configuration stays). */
-int monitor_reload(struct monitor *m, const struct conf *conf);
+int monitor_reload(struct monitor *m, const struct conf *conf,
+		   const struct route_settings *rs);
 
 void monitor_stop(struct monitor *m);
-
-/* The proxy's outcome of one exchange with node (by name): consecutive
- * errors eject it from routing for passive.eject_ms, never the last
- * routable node. Main loop only. */
-void monitor_passive(struct monitor *m, const char *node,
-		     enum passive_outcome o);
 
 /* SPEC.md's GET /api/status document. */
 void monitor_status_json(const struct monitor *m, struct buf *out);

@@ -14,6 +14,19 @@ const struct name_desc passive_outcome_names[PASSIVE__COUNT] = {
 };
 
 bool
+passive_judge(struct passive_track *t, unsigned consecutive,
+	      int consecutive_failures, double eject_ms, double now_ms,
+	      bool may_eject)
+{
+	if (consecutive < (unsigned)consecutive_failures ||
+	    passive_ejected(t, now_ms) || !may_eject)
+		return false;
+	t->ejected_until = now_ms + eject_ms;
+	t->ejections++;
+	return true;
+}
+
+bool
 passive_feed(struct passive_track *t, enum passive_outcome o,
 	     int consecutive_failures, double eject_ms, double now_ms,
 	     bool may_eject)
@@ -23,12 +36,10 @@ passive_feed(struct passive_track *t, enum passive_outcome o,
 		return false;
 	}
 	t->consecutive++;
-	if (t->consecutive < consecutive_failures ||
-	    passive_ejected(t, now_ms) || !may_eject)
+	if (!passive_judge(t, (unsigned)t->consecutive, consecutive_failures,
+			   eject_ms, now_ms, may_eject))
 		return false;
-	t->ejected_until = now_ms + eject_ms;
 	t->consecutive = 0;
-	t->ejections++;
 	return true;
 }
 

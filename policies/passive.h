@@ -38,6 +38,15 @@ bool passive_feed(struct passive_track *t, enum passive_outcome o,
 		  int consecutive_failures, double eject_ms, double now_ms,
 		  bool may_eject);
 
+/*
+ * The same decision when the failures are counted elsewhere (the proxy
+ * workers count them in shared atomics): consecutive failures in a row so
+ * far. Returns true when the node is to be ejected now.
+ */
+bool passive_judge(struct passive_track *t, unsigned consecutive,
+		   int consecutive_failures, double eject_ms, double now_ms,
+		   bool may_eject);
+
 /* True while the node is ejected. */
 bool passive_ejected(const struct passive_track *t, double now_ms);
 

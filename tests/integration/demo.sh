@@ -109,8 +109,9 @@ demo_check() {
 		local code
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 			"http://127.0.0.1:$VIP_PORT/vco/api/healthstatus" || true)
-		t_is "$code" 503 "$label: the VIP answers 503 (no proxy yet)"
-		t_ok "$label: and the demo says so" grep -q 'does not proxy yet' "$log"
+		t_is "$code" 200 "$label: the VIP answers"
+		t_ok "$label: and the demo says the active node answers" grep -q 'answered by the active node' "$log"
+		t_is "$(state_of "$VIP_PORT")" RUNNING "$label: the VIP reaches the running node"
 		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 \
 			"http://127.0.0.1:$ADMIN_PORT/api/status" || true)
 		t_is "$code" 200 "$label: /api/status answers"

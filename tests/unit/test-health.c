@@ -194,15 +194,15 @@ test_routes(void)
 	ok(route_read(&h, r0) == NULL, "nothing published yet");
 	route_quiesce(&h, r0);
 
-	struct route_table *t1 = route_table_new(1, 1);
+	struct route_table *t1 = route_table_new(1, 1, NULL);
 
-	route_node_set(&t1->nodes[0], &node, false);
+	route_node_set(&t1->nodes[0], &node, false, NULL);
 	route_publish(&h, t1);
 	seen = route_read(&h, r0);
 	ok(seen == t1, "the reader sees the first table");
 	is_str(seen->nodes[0].name, "n1", "with its node");
 
-	struct route_table *t2 = route_table_new(0, 2);
+	struct route_table *t2 = route_table_new(0, 2, NULL);
 
 	route_publish(&h, t2);
 	ok(h.retired == t1, "the first table is retired, not freed: a "
@@ -213,7 +213,7 @@ test_routes(void)
 	ok(h.retired == NULL, "freed once the reader moved on");
 	ok(route_read(&h, r0) == t2, "the reader now sees the second");
 	route_quiesce(&h, r0);
-	route_publish(&h, route_table_new(0, 3));
+	route_publish(&h, route_table_new(0, 3, NULL));
 	ok(h.retired == NULL, "with no reader inside, freed at once");
 	route_holder_free(&h);
 }

@@ -1,0 +1,202 @@
+/*
+ * proxy.c: the workers. Each is a thread with its own libev loop watching
+ * every listening socket (the kernel hands each connection to one of
+ * them), reading the routing table through its own reader slot and
+ * announcing after every loop iteration that it holds no table.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/listener.h"
+#include "proxy/proxy.h"
+#include "proxy/session.h"
+
+struct proxy {
+	struct route_holder *routes;
+	struct listeners *ls;
+	size_t n;
+	struct worker_slot {
+		struct worker w;
+		pthread_t thread;
+		bool started;
+	} * workers;
+};
+
+static bool
+node_routable(const struct route_table *t, const char *node)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->nodes[i].name, node) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * After each loop iteration: when the table changed, close the tunnels
+ * and idle keep-alive clients of nodes that left it, so their clients
+ * reconnect to an active node instead of hanging on a dead one; then
+ * announce that no table is held.
+ */
+static void
+on_check(struct ev_loop *loop, ev_check *c, int revents)
+{
+	struct worker *w = c->data;
+	const struct route_table *t = route_read(w->routes, w->reader);
+
+	if (t != NULL && t->generation != w->seen_generation) {
+		struct session *s = w->sessions, *next;
+
+		w->seen_generation = t->generation;
+		for (; s != NULL; s = next) {
+			next = s->next;
+			if (s->node[0] == '\0' || node_routable(t, s->node))
+				continue;
+			if (s->state == SS_TUNNEL ||
+			    (s->state == SS_HEAD && iobuf_len(&s->req.in) == 0))
+				session_close(s);
+		}
+	}
+	route_quiesce(w->routes, w->reader);
+}
+
+static void
+on_accept(struct ev_loop *loop, ev_io *io, int revents)
+{
+	struct worker *w = io->data;
+	bool tls = false; /* TLS listeners come with TLS termination */
+
+	for (int i = 0; i < 64 && !w->stopping; i++) {
+		int fd =
+		    accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_warn("proxy: accept: %s", strerror(errno));
+			return;
+		}
+		session_start(w, fd, tls);
+	}
+}
+
+static void
+on_stop(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct worker *w = a->data;
+
+	w->stopping = true;
+	for (size_t i = 0; i < w->n_accept; i++)
+		ev_io_stop(loop, &w->accept[i]);
+	while (w->sessions != NULL)
+		session_close(w->sessions);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	ev_run(w->loop, 0);
+	return NULL;
+}
+
+static int
+worker_init(struct proxy *px, struct worker *w)
+{
+	w->px = px;
+	w->routes = px->routes;
+	w->loop = ev_loop_new(EVFLAG_AUTO);
+	if (w->loop == NULL)
+		return -1;
+	w->reader = route_reader_add(px->routes);
+	w->n_accept = listeners_count(px->ls);
+	w->accept = calloc(w->n_accept ? w->n_accept : 1, sizeof(ev_io));
+	if (w->accept == NULL)
+		return -1;
+	for (size_t i = 0; i < w->n_accept; i++) {
+		ev_io_init(&w->accept[i], on_accept, listeners_fd(px->ls, i),
+			   EV_READ);
+		w->accept[i].data = w;
+		ev_io_start(w->loop, &w->accept[i]);
+	}
+	ev_async_init(&w->stop, on_stop);
+	w->stop.data = w;
+	ev_async_start(w->loop, &w->stop);
+	ev_check_init(&w->quiesce, on_check);
+	w->quiesce.data = w;
+	ev_check_start(w->loop, &w->quiesce);
+	return 0;
+}
+
+struct proxy *
+proxy_start(const struct conf *conf, struct listeners *ls,
+	    struct route_holder *routes, char *err, size_t errlen)
+{
+	struct proxy *px = calloc(1, sizeof(*px));
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (px == NULL) {
+		snprintf(err, errlen, "proxy: out of memory");
+		return NULL;
+	}
+	px->routes = routes;
+	px->ls = ls;
+	px->n = conf->workers > 0 ? (size_t)conf->workers
+				  : (size_t)(cpus > 0 ? cpus : 1);
+	if (px->n > ROUTE_MAX_READERS)
+		px->n = ROUTE_MAX_READERS;
+	px->workers = calloc(px->n, sizeof(*px->workers));
+	if (px->workers == NULL) {
+		snprintf(err, errlen, "proxy: out of memory");
+		free(px);
+		return NULL;
+	}
+	for (size_t i = 0; i < px->n; i++) {
+		struct worker_slot *ws = &px->workers[i];
+
+		if (worker_init(px, &ws->w) == -1) {
+			snprintf(err, errlen, "proxy: cannot set up worker %zu",
+				 i);
+			proxy_stop(px);
+			return NULL;
+		}
+		if (pthread_create(&ws->thread, NULL, worker_main, &ws->w) !=
+		    0) {
+			snprintf(err, errlen, "proxy: cannot start worker %zu",
+				 i);
+			proxy_stop(px);
+			return NULL;
+		}
+		ws->started = true;
+	}
+	log_info("proxy: %zu worker%s", px->n, px->n == 1 ? "" : "s");
+	return px;
+}
+
+void
+proxy_stop(struct proxy *px)
+{
+	if (px == NULL)
+		return;
+	for (size_t i = 0; i < px->n; i++) {
+		struct worker_slot *ws = &px->workers[i];
+
+		if (ws->started) {
+			ev_async_send(ws->w.loop, &ws->w.stop);
+			pthread_join(ws->thread, NULL);
+		}
+		if (ws->w.loop != NULL)
+			ev_loop_destroy(ws->w.loop);
+		free(ws->w.accept);
+	}
+	free(px->workers);
+	free(px);
+}

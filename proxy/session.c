@@ -1,0 +1,873 @@
+/*
+ * session.c: one client connection through the proxy. A request head is
+ * read and checked whole, rewritten, and sent to a node; its body and the
+ * response stream through fixed buffers with back-pressure (a side is read
+ * only while the other side's buffer has room). Keep-alive and pipelined
+ * requests are served one after the other, in order; a 101 answer turns
+ * the pair into a byte tunnel.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "policies/passive.h"
+#include "policies/sticky.h"
+#include "proxy/rewrite.h"
+#include "proxy/session.h"
+
+#define BUF_MIN		 16384
+#define CLOSING_LINGER_S 1.0
+
+static bool advance(struct session *s);
+static void connect_node(struct session *s);
+
+static const struct route_settings *
+settings(struct session *s)
+{
+	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+
+	return &t->settings;
+}
+
+static size_t
+buf_cap(struct session *s)
+{
+	size_t h = (size_t)settings(s)->max_header_bytes + 1;
+
+	return h > BUF_MIN ? h : BUF_MIN;
+}
+
+static void
+set_timer(struct session *s, int ms)
+{
+	ev_timer_stop(s->w->loop, &s->timer);
+	ev_timer_set(&s->timer, ms / 1000.0, 0.);
+	ev_timer_start(s->w->loop, &s->timer);
+}
+
+static void
+watch(struct session *s, ev_io *io, int fd, int events)
+{
+	if (fd == -1 || events == 0) {
+		ev_io_stop(s->w->loop, io);
+		return;
+	}
+	if (ev_is_active(io) && io->fd == fd &&
+	    (io->events & (EV_READ | EV_WRITE)) == events)
+		return;
+	ev_io_stop(s->w->loop, io);
+	ev_io_set(io, fd, events);
+	ev_io_start(s->w->loop, io);
+}
+
+static bool
+flow_pending(const struct flow *f)
+{
+	return f->head_sent < iobuf_len(&f->head) || f->fwd > 0;
+}
+
+/* The events each side is watched for, from the state and the buffers. */
+static void
+update_io(struct session *s)
+{
+	size_t cap = buf_cap(s);
+	int cev = 0, sev = 0;
+	bool req_room = iobuf_len(&s->req.in) < cap;
+	bool resp_room = iobuf_len(&s->resp.in) < cap;
+
+	switch (s->state) {
+	case SS_HEAD:
+		cev = req_room ? EV_READ : 0;
+		break;
+	case SS_CONNECT:
+		cev = 0;
+		sev = EV_WRITE;
+		break;
+	case SS_EXCHANGE:
+	case SS_TUNNEL:
+		if (req_room && !s->req.eof)
+			cev |= EV_READ;
+		if (flow_pending(&s->resp))
+			cev |= EV_WRITE;
+		if (resp_room && !s->resp.eof)
+			sev |= EV_READ;
+		if (flow_pending(&s->req))
+			sev |= EV_WRITE;
+		break;
+	case SS_CLOSING:
+		cev = flow_pending(&s->resp) ? EV_WRITE : EV_READ;
+		break;
+	}
+	watch(s, &s->cio, s->cfd, cev);
+	watch(s, &s->sio, s->sfd, sev);
+}
+
+static void
+flow_reset(struct flow *f, bool keep_input)
+{
+	iobuf_free(&f->head);
+	if (!keep_input)
+		iobuf_free(&f->in);
+	f->head_sent = 0;
+	f->scanned = 0;
+	f->framing = HTTP_BODY_NONE;
+	f->left = 0;
+	memset(&f->chunked, 0, sizeof(f->chunked));
+	f->fwd = 0;
+	f->head_done = false;
+	f->body_done = false;
+	f->eof = false;
+}
+
+/* Lets go of the node: its connection and its counters. */
+static void
+release_node(struct session *s)
+{
+	if (s->sfd != -1) {
+		ev_io_stop(s->w->loop, &s->sio);
+		close(s->sfd);
+		s->sfd = -1;
+	}
+	if (s->stats != NULL) {
+		atomic_fetch_sub(&s->stats->connections, 1);
+		node_stats_unref(s->stats);
+		s->stats = NULL;
+	}
+}
+
+static void
+passive(struct session *s, enum passive_outcome o)
+{
+	if (s->stats == NULL)
+		return;
+	if (o == PASSIVE_OK) {
+		if (atomic_load(&s->stats->failures) != 0)
+			atomic_store(&s->stats->failures, 0);
+		return;
+	}
+	atomic_store(&s->stats->last_failure, (unsigned)o);
+	atomic_fetch_add(&s->stats->failures, 1);
+}
+
+void
+session_close(struct session *s)
+{
+	struct worker *w = s->w;
+
+	release_node(s);
+	ev_io_stop(w->loop, &s->cio);
+	ev_timer_stop(w->loop, &s->timer);
+	close(s->cfd);
+	flow_reset(&s->req, false);
+	flow_reset(&s->resp, false);
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		w->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+static const char *
+reason_of(int code)
+{
+	switch (code) {
+	case 400:
+		return "Bad Request";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	}
+	return "Error";
+}
+
+/*
+ * Answers the client with code and closes: nothing more of this
+ * connection is read as requests (after a bad request, where the next
+ * one starts is unknown).
+ */
+static void
+answer_error(struct session *s, int code, const char *why)
+{
+	char msg[512], head[256];
+	int body, hl;
+
+	log_debug("proxy: %s: %d %s", s->client_ip, code, why);
+	release_node(s);
+	flow_reset(&s->resp, false);
+	body = snprintf(msg, sizeof(msg), "%d %s: %s\n", code, reason_of(code),
+			why);
+	hl = snprintf(head, sizeof(head),
+		      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
+		      "Content-Length: %d\r\n%sConnection: close\r\n\r\n",
+		      code, reason_of(code), body,
+		      code == 503 ? "Retry-After: 5\r\n" : "");
+
+	iobuf_append(&s->resp.head, head, (size_t)hl, (size_t)hl + 1024);
+	if (s->method != HTTP_M_HEAD)
+		iobuf_append(&s->resp.head, msg, (size_t)body,
+			     (size_t)hl + 1024);
+	s->state = SS_CLOSING;
+	set_timer(s, settings(s)->client_idle_timeout_ms);
+}
+
+/* Fills addr bytes of the client for the rendezvous hash. */
+static size_t
+client_bytes(const struct session *s, const void **p)
+{
+	if (s->client.ss_family == AF_INET6) {
+		*p = &((const struct sockaddr_in6 *)&s->client)->sin6_addr;
+		return 16;
+	}
+	*p = &((const struct sockaddr_in *)&s->client)->sin_addr;
+	return 4;
+}
+
+/*
+ * Chooses the node for this request: the one the client's valid cookie
+ * names while it is routable, else a pick among the routable nodes (never
+ * `exclude`, the node a retry leaves). Returns the table index or -1.
+ */
+static int
+choose(struct session *s, const struct route_table *t, const char *exclude,
+       const struct http_msg *m)
+{
+	const struct route_settings *rs = &t->settings;
+	struct sticky_candidate c[64];
+	char node[STICKY_COOKIE_MAX];
+	struct http_str v;
+	const void *cb;
+	size_t n = t->n < 64 ? t->n : 64, clen;
+	int pick;
+
+	s->cookie[0] = '\0';
+	if (rs->stick_mode == STICK_COOKIE && m != NULL &&
+	    rewrite_find_cookie(m, rs->cookie, &v) &&
+	    sticky_cookie_verify(&rs->key, rs->cluster, v.p, v.len, node)) {
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(t->nodes[i].name, node) == 0 &&
+			    (exclude == NULL || strcmp(node, exclude) != 0))
+				return (int)i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		c[i].name = t->nodes[i].name;
+		c[i].connections =
+		    t->nodes[i].stats
+			? atomic_load(&t->nodes[i].stats->connections)
+			: 0;
+		/* A node being left is out of the running, like a draining
+		 * one. */
+		c[i].draining =
+		    t->nodes[i].draining ||
+		    (exclude != NULL && strcmp(t->nodes[i].name, exclude) == 0);
+	}
+	clen = client_bytes(s, &cb);
+	pick = sticky_pick(c, n, rs->stick_mode == STICK_SOURCE, cb, clen);
+	if (pick >= 0 && rs->stick_mode == STICK_COOKIE) {
+		char val[STICKY_COOKIE_MAX];
+
+		sticky_cookie_make(&rs->key, rs->cluster, t->nodes[pick].name,
+				   val);
+		snprintf(s->cookie, sizeof(s->cookie),
+			 "%s=%s; Path=/; HttpOnly%s", rs->cookie, val,
+			 s->tls_listener ? "; Secure" : "");
+	}
+	return pick;
+}
+
+/* Takes node i of t for this session. */
+static void
+bind_node(struct session *s, const struct route_node *rn)
+{
+	snprintf(s->node, sizeof(s->node), "%s", rn->name);
+	snprintf(s->authority, sizeof(s->authority), "%s%s%s:%s",
+		 strchr(rn->host, ':') ? "[" : "", rn->host,
+		 strchr(rn->host, ':') ? "]" : "", rn->port);
+	s->sa = rn->sa;
+	s->salen = rn->salen;
+	s->stats = node_stats_ref(rn->stats);
+	if (s->stats != NULL) {
+		atomic_fetch_add(&s->stats->connections, 1);
+		atomic_fetch_add(&s->stats->requests, 1);
+	}
+}
+
+static bool
+retry_elsewhere(struct session *s, enum passive_outcome why)
+{
+	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+	char failed[64];
+	int i;
+
+	passive(s, why);
+	snprintf(failed, sizeof(failed), "%s", s->node);
+	release_node(s);
+	/* What matters is whether the client saw anything: an answer that
+	 * broke off inside its head reached nobody. */
+	if (!retry_allowed(http_method_idempotent(s->method), s->body_sent,
+			   s->resp.head_done, s->tries))
+		return false;
+	flow_reset(&s->resp, false); /* what the failed node half-said */
+	i = choose(s, t, failed, NULL);
+	if (i < 0)
+		return false;
+	bind_node(s, &t->nodes[i]);
+	s->req.head_sent = 0; /* the whole head again, to the new node */
+	log_info("proxy: %s unreachable (%s); retrying on %s", failed,
+		 passive_outcome_names[why].desc, s->node);
+	connect_node(s);
+	return true;
+}
+
+static void
+connect_failed(struct session *s, enum passive_outcome why)
+{
+	if (!retry_elsewhere(s, why))
+		answer_error(s, 502,
+			     why == PASSIVE_TIMEOUT
+				 ? "no node answered in time"
+				 : "no node could be reached");
+}
+
+static void
+connected(struct session *s)
+{
+	int one = 1;
+
+	setsockopt(s->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->state = SS_EXCHANGE;
+	set_timer(s, settings(s)->server_timeout_ms);
+}
+
+static void
+connect_node(struct session *s)
+{
+	int fd;
+
+	s->tries++;
+	if (s->salen == 0) {
+		answer_error(s, 502, "the node's address is not an IP address");
+		return;
+	}
+	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd == -1) {
+		log_warn("proxy: socket: %s", strerror(errno));
+		answer_error(s, 502, "out of sockets");
+		return;
+	}
+	s->sfd = fd;
+	if (connect(fd, (struct sockaddr *)&s->sa, s->salen) == 0) {
+		connected(s);
+		return;
+	}
+	if (errno != EINPROGRESS) {
+		connect_failed(s, PASSIVE_REFUSED);
+		return;
+	}
+	s->state = SS_CONNECT;
+	set_timer(s, settings(s)->connect_timeout_ms);
+}
+
+/* A request head is complete in req.in: route it. */
+static void
+start_request(struct session *s, struct http_msg *m, size_t head_len)
+{
+	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+	const struct route_settings *rs = &t->settings;
+	struct rewrite_req o = {
+		.client_ip = s->client_ip,
+		.tls = s->tls_listener,
+		.forwarded_headers = rs->forwarded_headers,
+	};
+	int i;
+
+	s->method = m->method;
+	s->minor = m->minor;
+	s->client_keep_alive = m->keep_alive;
+	s->upgrade = m->upgrade;
+	s->body_sent = false;
+	s->tries = 0;
+	if (m->method == HTTP_M_CONNECT) {
+		answer_error(s, 405, "vigil is not a forward proxy");
+		return;
+	}
+	i = choose(s, t, NULL, m);
+	if (i < 0) {
+		answer_error(s, 503, "no active node");
+		return;
+	}
+	bind_node(s, &t->nodes[i]);
+	o.node_authority = s->authority;
+	if (!rewrite_request(m, &o, &s->req.head,
+			     (size_t)rs->max_header_bytes + 4096)) {
+		answer_error(s, 431, "request head too large once forwarded");
+		return;
+	}
+	iobuf_consume(&s->req.in, head_len);
+	s->req.head_done = true;
+	s->req.framing = m->framing;
+	s->req.left = m->content_length;
+	s->req.body_done =
+	    m->framing == HTTP_BODY_NONE ||
+	    (m->framing == HTTP_BODY_LENGTH && m->content_length == 0);
+	connect_node(s);
+}
+
+/* Extends f->fwd over the body bytes that arrived; -1 on bad chunking. */
+static int
+flow_scan(struct flow *f, struct http_error *err)
+{
+	size_t avail = iobuf_len(&f->in) - f->fwd;
+	bool done = false;
+	ssize_t n;
+
+	if (!f->head_done || f->body_done)
+		return 0;
+	switch (f->framing) {
+	case HTTP_BODY_NONE:
+		f->body_done = true;
+		break;
+	case HTTP_BODY_LENGTH:
+		n = (ssize_t)(avail < f->left ? avail : f->left);
+		f->fwd += (size_t)n;
+		f->left -= (uint64_t)n;
+		f->body_done = f->left == 0;
+		break;
+	case HTTP_BODY_CHUNKED:
+		if (avail == 0)
+			break;
+		n = http_chunked_scan(&f->chunked, iobuf_data(&f->in) + f->fwd,
+				      avail, &done, err);
+		if (n < 0)
+			return -1;
+		f->fwd += (size_t)n;
+		f->body_done = done;
+		break;
+	case HTTP_BODY_CLOSE:
+		f->fwd += avail;
+		f->body_done = f->eof;
+		break;
+	}
+	return 0;
+}
+
+/* Writes f's head, then its checked body bytes, to fd. -1: fd failed. */
+static int
+flow_write(struct flow *f, int fd, bool *wrote_body)
+{
+	ssize_t n;
+
+	while (f->head_sent < iobuf_len(&f->head)) {
+		n = write(fd, iobuf_data(&f->head) + f->head_sent,
+			  iobuf_len(&f->head) - f->head_sent);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		f->head_sent += (size_t)n;
+	}
+	while (f->fwd > 0) {
+		n = write(fd, iobuf_data(&f->in), f->fwd);
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		iobuf_consume(&f->in, (size_t)n);
+		f->fwd -= (size_t)n;
+		if (wrote_body != NULL)
+			*wrote_body = true;
+	}
+	return 0;
+}
+
+/* Reads what fd has into f->in. Returns -1 on error, 0 on EOF (sets
+ * f->eof), 1 otherwise. */
+static int
+flow_read(struct flow *f, int fd, size_t cap)
+{
+	size_t room = iobuf_room(&f->in, cap);
+	ssize_t n;
+
+	if (room == 0)
+		return 1;
+	n = read(fd, f->in.p + f->in.tail, room);
+	if (n == -1)
+		return errno == EAGAIN || errno == EINTR ? 1 : -1;
+	if (n == 0) {
+		if (iobuf_len(&f->in) == 0)
+			iobuf_free(&f->in);
+		f->eof = true;
+		return 0;
+	}
+	f->in.tail += (size_t)n;
+	return 1;
+}
+
+/* Returns false when the session was closed. */
+static bool
+try_request_head(struct session *s)
+{
+	const struct route_settings *rs = settings(s);
+	struct http_msg *m = &s->w->msg;
+	struct http_error err = { 400, "bad request" };
+	ssize_t n;
+
+	if (iobuf_len(&s->req.in) == 0) {
+		if (!s->req.eof)
+			return true;
+		session_close(s);
+		return false;
+	}
+	if (!s->head_timer) {
+		/* The first byte of a request: the idle wait is over. */
+		s->head_timer = true;
+		set_timer(s, rs->client_header_timeout_ms);
+	}
+	n = http_parse_request(iobuf_data(&s->req.in), iobuf_len(&s->req.in),
+			       (size_t)rs->max_header_bytes, &s->req.scanned, m,
+			       &err);
+	if (n < 0)
+		answer_error(s, err.status, err.reason);
+	else if (n == 0 && s->req.eof)
+		answer_error(s, 400, "connection closed inside a request head");
+	else if (n > 0)
+		start_request(s, m, (size_t)n);
+	return true;
+}
+
+static void
+try_response_head(struct session *s)
+{
+	const struct route_settings *rs = settings(s);
+	struct http_msg *m = &s->w->msg;
+	struct http_error err = { 502, "bad response" };
+	struct rewrite_resp o;
+	ssize_t n;
+
+	while (!s->resp.head_done && iobuf_len(&s->resp.in) > 0) {
+		n = http_parse_response(iobuf_data(&s->resp.in),
+					iobuf_len(&s->resp.in),
+					(size_t)rs->max_header_bytes,
+					&s->resp.scanned, s->method, m, &err);
+		if (n == 0)
+			return;
+		if (n < 0) {
+			passive(s, PASSIVE_5XX);
+			answer_error(s, 502, err.reason);
+			return;
+		}
+		o = (struct rewrite_resp){
+			.keep_alive = s->client_keep_alive && m->keep_alive &&
+				      m->framing != HTTP_BODY_CLOSE,
+			.client_http10 = s->minor == 0,
+			.set_cookie = s->cookie[0] ? s->cookie : NULL,
+		};
+		if (m->status >= 100 && m->status < 200 && m->status != 101) {
+			/* Interim answers go through; the final one follows. */
+			o.set_cookie = NULL;
+			o.keep_alive = true;
+			if (s->minor > 0 &&
+			    !rewrite_response(m, &o, &s->resp.head,
+					      (size_t)rs->max_header_bytes +
+						  4096)) {
+				answer_error(s, 502, "response head too large");
+				return;
+			}
+			iobuf_consume(&s->resp.in, (size_t)n);
+			s->resp.scanned = 0;
+			continue;
+		}
+		if (m->status == 101 && !s->upgrade) {
+			answer_error(s, 502,
+				     "101 to a request without Upgrade");
+			return;
+		}
+		if (!rewrite_response(m, &o, &s->resp.head,
+				      (size_t)rs->max_header_bytes + 4096)) {
+			answer_error(s, 502, "response head too large");
+			return;
+		}
+		passive(s, m->status >= 500 ? PASSIVE_5XX : PASSIVE_OK);
+		s->client_keep_alive = o.keep_alive;
+		iobuf_consume(&s->resp.in, (size_t)n);
+		s->resp.head_done = true;
+		if (m->status == 101) {
+			s->state = SS_TUNNEL;
+			s->req.framing = s->resp.framing = HTTP_BODY_CLOSE;
+			s->req.head_done = true;
+			s->req.body_done = s->req.eof;
+			set_timer(s, rs->tunnel_idle_timeout_ms);
+			return;
+		}
+		s->resp.framing = m->framing;
+		s->resp.left = m->content_length;
+	}
+}
+
+/* The exchange is over: keep the client for its next request, or close. */
+static void
+finish_exchange(struct session *s)
+{
+	bool keep = s->client_keep_alive && !s->req.eof;
+
+	release_node(s);
+	flow_reset(&s->resp, false);
+	flow_reset(&s->req, true);
+	if (!keep) {
+		shutdown(s->cfd, SHUT_WR);
+		s->state = SS_CLOSING;
+		set_timer(s, (int)(CLOSING_LINGER_S * 1000));
+		return;
+	}
+	s->state = SS_HEAD;
+	s->head_timer = false;
+	set_timer(s, settings(s)->client_idle_timeout_ms);
+}
+
+static bool
+exchange_done(const struct session *s)
+{
+	return s->req.body_done && s->req.fwd == 0 && !flow_pending(&s->req) &&
+	       s->resp.head_done && s->resp.body_done &&
+	       !flow_pending(&s->resp);
+}
+
+/* Moves the session on after I/O. Returns false when it was closed. */
+static bool
+advance(struct session *s)
+{
+	struct http_error err = { 400, "bad chunked body" };
+
+	for (;;) {
+		switch (s->state) {
+		case SS_HEAD:
+			if (!try_request_head(s))
+				return false;
+			if (s->state == SS_HEAD)
+				return true; /* waiting for more */
+			continue;
+		case SS_CONNECT:
+		case SS_CLOSING:
+			return true;
+		case SS_EXCHANGE:
+			if (flow_scan(&s->req, &err) == -1) {
+				answer_error(s, 400, err.reason);
+				return true;
+			}
+			if (s->req.eof && !s->req.body_done) {
+				session_close(s); /* the request cannot end */
+				return false;
+			}
+			try_response_head(s);
+			if (s->state != SS_EXCHANGE)
+				continue;
+			err.status = 502;
+			if (flow_scan(&s->resp, &err) == -1) {
+				session_close(s);
+				return false;
+			}
+			if (exchange_done(s)) {
+				finish_exchange(s);
+				continue;
+			}
+			if (!s->resp.eof || s->resp.body_done)
+				return true;
+			/* The node went away mid-answer. */
+			if (!s->resp.head_done &&
+			    iobuf_len(&s->resp.head) == 0) {
+				if (!retry_elsewhere(s, PASSIVE_RESET))
+					answer_error(s, 502,
+						     "the node closed the "
+						     "connection");
+				return true;
+			}
+			session_close(s);
+			return false;
+		case SS_TUNNEL:
+			flow_scan(&s->req, &err);
+			flow_scan(&s->resp, &err);
+			if (s->req.eof && s->req.fwd == 0 && s->sfd != -1 &&
+			    !s->half_closed) {
+				shutdown(s->sfd, SHUT_WR);
+				s->half_closed = true;
+			}
+			if (s->resp.eof && !flow_pending(&s->resp)) {
+				session_close(s);
+				return false;
+			}
+			return true;
+		}
+	}
+}
+
+static void
+on_client(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+	int rc;
+
+	if (revents & EV_WRITE) {
+		if (flow_write(&s->resp, s->cfd, NULL) == -1) {
+			session_close(s);
+			return;
+		}
+		if (s->state == SS_CLOSING && !flow_pending(&s->resp))
+			shutdown(s->cfd, SHUT_WR);
+	}
+	if (revents & EV_READ) {
+		if (s->state == SS_CLOSING) {
+			char sink[4096];
+
+			if (read(s->cfd, sink, sizeof(sink)) <= 0)
+				session_close(s);
+			return;
+		}
+		rc = flow_read(&s->req, s->cfd, buf_cap(s));
+		if (rc == -1) {
+			session_close(s);
+			return;
+		}
+		if (s->state == SS_TUNNEL || s->state == SS_EXCHANGE)
+			set_timer(s, s->state == SS_TUNNEL
+					 ? settings(s)->tunnel_idle_timeout_ms
+					 : settings(s)->server_timeout_ms);
+	}
+	if (advance(s))
+		update_io(s);
+}
+
+static void
+on_server(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+	bool wrote_body = false;
+	int err = 0, rc;
+	socklen_t len = sizeof(err);
+
+	if (s->state == SS_CONNECT) {
+		if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &err, &len) ==
+			-1 ||
+		    err != 0) {
+			connect_failed(s, PASSIVE_REFUSED);
+			update_io(s);
+			return;
+		}
+		connected(s);
+	}
+	if (revents & EV_WRITE) {
+		if (flow_write(&s->req, s->sfd, &wrote_body) == -1) {
+			if (!s->body_sent && !s->resp.head_done &&
+			    retry_elsewhere(s, PASSIVE_RESET)) {
+				update_io(s);
+				return;
+			}
+			session_close(s);
+			return;
+		}
+		if (wrote_body)
+			s->body_sent = true;
+	}
+	if (revents & EV_READ) {
+		rc = flow_read(&s->resp, s->sfd, buf_cap(s));
+		if (rc == -1)
+			s->resp.eof = true;
+		set_timer(s, s->state == SS_TUNNEL
+				 ? settings(s)->tunnel_idle_timeout_ms
+				 : settings(s)->server_timeout_ms);
+	}
+	if (advance(s))
+		update_io(s);
+}
+
+static void
+on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+
+	switch (s->state) {
+	case SS_HEAD:
+		if (iobuf_len(&s->req.in) == 0) {
+			session_close(s); /* idle keep-alive ended */
+			return;
+		}
+		answer_error(s, 408, "the request head took too long");
+		break;
+	case SS_CONNECT:
+		connect_failed(s, PASSIVE_TIMEOUT);
+		break;
+	case SS_EXCHANGE:
+		if (!s->resp.head_done && iobuf_len(&s->resp.head) == 0) {
+			passive(s, PASSIVE_TIMEOUT);
+			answer_error(s, 504, "the node did not answer in time");
+			break;
+		}
+		session_close(s);
+		return;
+	case SS_TUNNEL:
+	case SS_CLOSING:
+		session_close(s);
+		return;
+	}
+	update_io(s);
+}
+
+void
+session_start(struct worker *w, int fd, bool tls)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	socklen_t len = sizeof(s->client);
+	int one = 1;
+
+	if (s == NULL) {
+		close(fd);
+		return;
+	}
+	s->w = w;
+	s->cfd = fd;
+	s->sfd = -1;
+	s->tls_listener = tls;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (getpeername(fd, (struct sockaddr *)&s->client, &len) == 0) {
+		if (s->client.ss_family == AF_INET6)
+			inet_ntop(
+			    AF_INET6,
+			    &((struct sockaddr_in6 *)&s->client)->sin6_addr,
+			    s->client_ip, sizeof(s->client_ip));
+		else
+			inet_ntop(AF_INET,
+				  &((struct sockaddr_in *)&s->client)->sin_addr,
+				  s->client_ip, sizeof(s->client_ip));
+	}
+	ev_io_init(&s->cio, on_client, fd, EV_READ);
+	ev_io_init(&s->sio, on_server, -1, EV_READ);
+	ev_init(&s->timer, on_timer);
+	s->cio.data = s->sio.data = s->timer.data = s;
+	s->next = w->sessions;
+	if (w->sessions != NULL)
+		w->sessions->prev = s;
+	w->sessions = s;
+	s->state = SS_HEAD;
+	s->head_timer = true; /* a new connection has the header timeout */
+	set_timer(s, settings(s)->client_header_timeout_ms);
+	ev_io_start(w->loop, &s->cio);
+}

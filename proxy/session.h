@@ -1,0 +1,94 @@
+/*
+ * session.h: inside the proxy: a worker (one thread, one loop) and the
+ * sessions it runs, one per client connection. Private to proxy/.
+ */
+#ifndef VIGIL_SESSION_H
+#define VIGIL_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include <ev.h>
+
+#include "core/route.h"
+#include "proxy/http.h"
+#include "proxy/iobuf.h"
+
+struct proxy;
+
+struct worker {
+	struct proxy *px;
+	struct route_holder *routes;
+	struct ev_loop *loop;
+	size_t reader; /* routing table reader slot */
+	size_t n_accept;
+	ev_io *accept;
+	ev_async stop;
+	ev_check quiesce;
+	unsigned long seen_generation;
+	struct session *sessions; /* doubly linked, for closing them */
+	struct http_msg msg;	  /* scratch for parsing, one at a time */
+	bool stopping;
+};
+
+enum sess_state {
+	SS_HEAD = 0, /* reading a request head */
+	SS_CONNECT,  /* connecting to a node */
+	SS_EXCHANGE, /* request and response flowing */
+	SS_TUNNEL,   /* after 101: bytes both ways */
+	SS_CLOSING,  /* our last answer is out; waiting for the client */
+};
+
+/* One direction of an exchange: bytes read from one side, forwarded to
+ * the other after a rewritten head. */
+struct flow {
+	struct iobuf in;   /* read from the source */
+	struct iobuf head; /* rewritten head, written first */
+	size_t head_sent;
+	size_t scanned; /* of the head search, for the parser */
+	enum http_framing framing;
+	uint64_t left; /* HTTP_BODY_LENGTH: bytes to come */
+	struct http_chunked chunked;
+	size_t fwd; /* body bytes at the front of in, checked */
+	bool head_done;
+	bool body_done;
+	bool eof; /* the source closed */
+};
+
+struct session {
+	struct worker *w;
+	struct session *prev, *next;
+	enum sess_state state;
+	int cfd, sfd;
+	ev_io cio, sio;
+	ev_timer timer;
+	struct flow req, resp;
+
+	/* The request being served. */
+	enum http_method method;
+	int minor;
+	bool client_keep_alive;
+	bool upgrade;
+	bool body_sent;	  /* a byte of the request body went to the node */
+	bool head_timer;  /* the header timeout runs (a request began) */
+	bool half_closed; /* tunnel: the node was told the client is done */
+	int tries;
+
+	/* The node it goes to. */
+	char node[64];
+	char authority[300];
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct node_stats *stats;
+	char cookie[200]; /* Set-Cookie value to send, or "" */
+
+	char client_ip[64];
+	struct sockaddr_storage client;
+	bool tls_listener;
+};
+
+void session_start(struct worker *w, int fd, bool tls);
+void session_close(struct session *s);
+
+#endif

@@ -1,0 +1,68 @@
+#!/bin/bash
+# run.sh: builds every tests/fuzz/fuzz-*.c with clang's libFuzzer and
+# runs each for ${FUZZ_SECONDS:-60} seconds on a copy of its seed corpus
+# (tests/fuzz/corpus/NAME); exits non-zero when one of them crashes.
+# A target lists the sources it needs on a "FUZZ_SOURCES:" line.
+set -u
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${top_builddir:-$root}
+seconds=${FUZZ_SECONDS:-60}
+cc=${FUZZ_CC:-clang}
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+
+if ! command -v "$cc" >/dev/null 2>&1; then
+	echo "fuzz: $cc not found, skipped"
+	exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fuzz.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ return d && n ? 0 : 0; }\n' >"$tmp/probe.c"
+if ! $cc $flags "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1; then
+	echo "fuzz: $cc cannot build libFuzzer targets, skipped"
+	exit 0
+fi
+if [ ! -f "$build/config.h" ]; then
+	echo "fuzz: $build/config.h missing, run configure first" >&2
+	exit 1
+fi
+
+failed=0
+for src in "$root"/tests/fuzz/fuzz-*.c; do
+	[ -e "$src" ] || continue
+	name=$(basename "$src" .c)
+	short=${name#fuzz-}
+	sources=$(sed -n 's/.*FUZZ_SOURCES:[[:space:]]*//p' "$src" | head -n 1)
+	objs=()
+	for s in $sources; do
+		objs+=("$root/$s")
+	done
+	echo "fuzz: building $name"
+	if ! $cc $flags -I"$build" -I"$root" "${objs[@]}" "$src" \
+		-o "$tmp/$name"; then
+		echo "fuzz: $name does not build" >&2
+		failed=1
+		continue
+	fi
+	mkdir -p "$tmp/corpus-$short" "$tmp/artifacts-$short"
+	if [ -d "$root/tests/fuzz/corpus/$short" ]; then
+		cp -R "$root/tests/fuzz/corpus/$short/." "$tmp/corpus-$short/"
+	fi
+	echo "fuzz: running $name for ${seconds}s"
+	if ! "$tmp/$name" -max_total_time="$seconds" -timeout=10 \
+		-print_final_stats=1 \
+		-artifact_prefix="$tmp/artifacts-$short/" \
+		"$tmp/corpus-$short" >"$tmp/$name.log" 2>&1; then
+		tail -n 40 "$tmp/$name.log" >&2
+		keep="$root/tests/fuzz/crash-$short"
+		mkdir -p "$keep"
+		cp -R "$tmp/artifacts-$short/." "$keep/"
+		echo "fuzz: $name crashed; inputs kept in $keep" >&2
+		failed=1
+		continue
+	fi
+	grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units)' \
+		"$tmp/$name.log"
+done
+exit "$failed"

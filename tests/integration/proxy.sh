@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# proxy.sh: the VIP with real clients against simulated nodes: curl
+# (keep-alive, HTTP/1.0, chunked and fixed uploads, 100-continue, HEAD),
+# a WebSocket echo, active-only routing, cookie stickiness, 503 when no
+# node is active, 400 and close for a smuggling attempt, a node killed
+# under keep-alive load without client errors, and a slow client reading
+# 50 MB while vigil's memory stays bounded.
+. "$top_srcdir/tests/integration/lib.sh"
+
+command -v curl >/dev/null || t_skip_all "curl is not installed"
+pg_start || t_skip_all "no PostgreSQL server to test against"
+PY=/usr/bin/python3
+
+TIM=(--interval-ms 200 --failover-heartbeats 5 --startup-ms 300 --db-loss-standby-ms 0)
+VIP=
+ADMIN=
+
+# start_vigil ACTIVE_NODES NODE...: vigil in front of the named sims
+start_vigil() {
+	local active=$1 nodes="" n
+	shift
+	for n in "$@"; do
+		nodes+="${nodes:+,}{ name = \"$n\"; address = \"127.0.0.1:$(sim_port "$n")\"; }"
+	done
+	VIP=$(free_port)
+	ADMIN=$(free_port)
+	cat >"$T/vigil.conf" <<CONF
+vigil = { name = "t"; workers = 2; spool_dir = "$T/spool"; log = { level = "${VIGIL_LOG_LEVEL:-info}"; }; };
+listen = ( { address = "127.0.0.1:$VIP"; } );
+proxy = { connect_timeout_ms = 500; server_timeout_ms = 5000; };
+cluster = { name = "c"; active_nodes = $active; nodes = ( $nodes ); };
+health = {
+  probe = { interval_ms = 200; timeout_ms = 200; rise = 1; fall = 2;
+            standby = "\"state\"\\\\s*:\\\\s*\"STANDBY\""; };
+  heartbeat = { conninfo = "$PG_CONNINFO"; interval_ms = 200; failover_heartbeats = 5; };
+};
+admin = { address = "127.0.0.1:$ADMIN"; };
+CONF
+	: >"$T/vigil.log"
+	vigil_start "$T/vigil.conf"
+}
+active_count() {
+	curl -s "http://127.0.0.1:$ADMIN/api/status" |
+		$PY -c 'import json,sys; print(len(json.load(sys.stdin)["active"]))'
+}
+active_is() { [ "$(active_count)" = "$1" ]; }
+vip() { echo "http://127.0.0.1:$VIP$1"; }
+
+# ---------------------------------------------------------------- basics
+sim_start a running "${TIM[@]}" --priority 1 || t_bail "sim a"
+sim_start b standby "${TIM[@]}" --priority 2 || t_bail "sim b"
+start_vigil 1 a b
+t_wait 10 "one node active" active_is 1
+
+out=$(curl -s -D "$T/h" "$(vip /hello?x=1)")
+t_is "$out" "a GET /hello?x=1" "GET reaches the running node"
+t_like "$(cat "$T/h")" "X-Node: a" "with the node's header"
+t_like "$(cat "$T/h")" "Set-Cookie: VIGILNODE=a\.[A-Za-z0-9_-]{22}; Path=/; HttpOnly" "and a signed stickiness cookie"
+nodes=$(for i in $(seq 1 20); do curl -s "$(vip /)"; done | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')
+t_is "$nodes" "a " "20 requests: all to the active node, none to the standby"
+
+t_is "$(curl -s -w '%{num_connects}' -o /dev/null "$(vip /1)" -o /dev/null "$(vip /2)" -o /dev/null "$(vip /3)")" "100" "keep-alive: three requests, one connection"
+t_is "$(curl -s -0 "$(vip /old)")" "a GET /old" "HTTP/1.0 client"
+t_like "$(curl -s -0 -D - -o /dev/null "$(vip /old)")" "Connection: close" "HTTP/1.0 without keep-alive is closed"
+head -c 300000 /dev/urandom >"$T/body"
+t_like "$(curl -s -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$(vip /up)")" "body-bytes=300000" "chunked upload"
+t_like "$(curl -s --data-binary @"$T/body" "$(vip /up)")" "body-bytes=300000" "fixed-length upload"
+t_like "$(curl -s -H 'Expect: 100-continue' --data-binary @"$T/body" "$(vip /up)")" "body-bytes=300000" "100-continue upload"
+t_like "$(curl -s -I "$(vip /h)" | head -1)" "^HTTP/1.1 200" "HEAD"
+t_is "$(curl -s -I "$(vip /h)" | grep -ci '^content-length')" 1 "HEAD keeps Content-Length"
+t_like "$(curl -s -H 'X-Forwarded-For: 10.9.9.9' "$(vip /echo)")" "^a GET /echo" "a request with X-Forwarded-For"
+
+# WebSocket through the VIP
+cat >"$T/ws.py" <<'PY'
+import asyncio, sys, websockets
+async def main():
+    async with websockets.connect(sys.argv[1]) as ws:
+        for msg in ["hello", "x" * 70000]:
+            await ws.send(msg)
+            got = await asyncio.wait_for(ws.recv(), 5)
+            assert got == msg, (len(got), len(msg))
+    print("echo ok")
+asyncio.run(main())
+PY
+t_is "$(timeout 20 $PY "$T/ws.py" "ws://127.0.0.1:$VIP/ws" 2>&1)" "echo ok" "WebSocket echo through the VIP"
+
+# Malformed and smuggling-prone requests: 400, closed, nothing forwarded.
+raw() { # bytes → what vigil answered before closing
+	$PY - "$VIP" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode("latin-1").split("\r\n")[0])
+PY
+}
+t_is "$(raw 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')" "HTTP/1.1 400 Bad Request" "CL.TE: 400 and the connection closes"
+t_is "$(raw 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab')" "HTTP/1.1 400 Bad Request" "two Content-Length: 400"
+t_is "$(raw 'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n')" "HTTP/1.1 400 Bad Request" "obs-fold: 400"
+t_is "$(raw 'GET / HTTP/1.1\r\n\r\n')" "HTTP/1.1 400 Bad Request" "no Host: 400"
+t_is "$(raw 'CONNECT 10.0.0.1:22 HTTP/1.1\r\nHost: 10.0.0.1:22\r\n\r\n')" "HTTP/1.1 405 Method Not Allowed" "CONNECT: not an open proxy"
+t_like "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" "$(vip /)")" "^431$" "a head over max_header_bytes: 431"
+
+# ---------------------------------------------------------------- stickiness
+vigil_stop
+sim_start c running "${TIM[@]}" --priority 3 || t_bail "sim c"
+simctl b running >/dev/null
+start_vigil 0 a b c
+t_wait 10 "three nodes active (active_nodes = 0)" active_is 3
+# Ties between idle nodes go by a hash of the client address: clients from
+# 30 loopback addresses spread over the nodes.
+spread=$(for i in $(seq 1 30); do curl -s --interface "127.0.0.$((10 + i))" "$(vip /)"; done | awk '{print $1}' | sort -u | wc -l)
+t_is "$spread" 3 "new clients spread over the three nodes"
+curl -s -c "$T/jar" -o /dev/null "$(vip /)"
+first=$(curl -s -b "$T/jar" "$(vip /)" | awk '{print $1}')
+same=$(for i in $(seq 1 30); do curl -s -b "$T/jar" "$(vip /)"; done | awk '{print $1}' | sort -u)
+t_is "$same" "$first" "the same cookie goes to the same node, 30 times"
+forged=$(curl -s -D - -o /dev/null -H "Cookie: VIGILNODE=b.AAAAAAAAAAAAAAAAAAAAAA" "$(vip /)" | grep -c 'Set-Cookie: VIGILNODE=')
+t_is "$forged" 1 "a forged cookie is replaced"
+
+# A node killed under keep-alive load: no client error.
+cat >"$T/load.py" <<'PY'
+import http.client, sys, time
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+ok = err = 0
+end = time.time() + seconds
+conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+while time.time() < end:
+    try:
+        conn.request("GET", "/load")
+        r = conn.getresponse()
+        r.read()
+        if r.status == 200:
+            ok += 1
+        else:
+            err += 1
+            print("status", r.status, file=sys.stderr)
+        if r.getheader("Connection", "").lower() == "close":
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    except Exception as e:
+        err += 1
+        print("error", repr(e), file=sys.stderr)
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+print(ok, err)
+PY
+for i in 1 2 3 4; do
+	bg "load$i" $PY "$T/load.py" "$VIP" 4
+done
+sleep 1
+kill -KILL "${SIM_PID[b]}"
+sleep 4
+wait_for 10 bash -c "for i in 1 2 3 4; do [ \$(wc -l < '$T/load'\$i'.log') -ge 1 ] || exit 1; done; grep -qE '^[0-9]+ [0-9]+$' '$T/load4.log'"
+total_ok=0 total_err=0
+for i in 1 2 3 4; do
+	read -r o e < <(grep -E '^[0-9]+ [0-9]+$' "$T/load$i.log" || echo "0 1")
+	total_ok=$((total_ok + o))
+	total_err=$((total_err + e))
+done
+t_diag "keep-alive GETs while a node was killed: $total_ok ok, $total_err errors"
+t_is "$total_err" 0 "a node killed with SIGKILL under load: no client error"
+t_ok "and requests flowed" test "$total_ok" -gt 100
+
+# ---------------------------------------------------------------- no node
+simctl a standby >/dev/null
+simctl c standby >/dev/null
+t_wait 5 "no node active" active_is 0
+curl -s -D "$T/h" -o "$T/b" "$(vip /)"
+t_like "$(head -1 "$T/h")" "^HTTP/1.1 503" "no active node: 503"
+t_like "$(cat "$T/h")" "Retry-After:" "with Retry-After"
+
+# ---------------------------------------------------------------- slow client
+simctl a running >/dev/null
+t_wait 5 "a active again" active_is 1
+bg slow curl -s --limit-rate 10M -o /dev/null -w '%{size_download}' "$(vip /big?bytes=50000000)"
+slow=$BG_PID
+max=0
+while kill -0 "$slow" 2>/dev/null; do
+	rss=$(awk '/VmRSS/ {print $2}' "/proc/$VIGIL_PID/status")
+	[ "$rss" -gt "$max" ] && max=$rss
+	sleep 0.2
+done
+t_is "$(cat "$T/slow.log")" 50000000 "a slow client gets all 50 MB"
+t_diag "vigil's peak RSS during the download: $max KiB"
+t_ok "vigil's memory stays bounded (peak RSS < 40 MiB)" test "$max" -lt 40960
+
+vigil_stop
+t_is "$VIGIL_STATUS" 0 "vigil stops cleanly"
+t_done
