@@ -28,6 +28,7 @@
 #include "health/monitor.h"
 #include "proxy/listener.h"
 #include "proxy/proxy.h"
+#include "proxy/tls.h"
 #include "policies/sticky.h"
 
 struct daemon {
@@ -129,18 +130,31 @@ daemon_reload(struct daemon *d)
 		conf_free(new);
 		return;
 	}
-	route_settings_from_conf(&rs, new, &key);
-	if (monitor_reload(d->monitor, new, &rs) == -1) {
-		log_error("reload failed: out of memory; still running on the "
-			  "previous configuration");
+	SSL_CTX *node_tls = tls_client_ctx(new, err, sizeof(err));
+
+	if (node_tls == NULL) {
+		log_error("%s: health.probe: %s", new->file, err);
+		log_error("reload failed; still running on the previous "
+			  "configuration");
+		sticky_key_wipe(&key);
 		conf_free(new);
 		return;
 	}
+	route_settings_from_conf(&rs, new, &key, node_tls);
+	SSL_CTX_free(node_tls); /* rs holds it now */
+	if (monitor_reload(d->monitor, new, &rs) == -1) {
+		log_error("reload failed: out of memory; still running on the "
+			  "previous configuration");
+		route_settings_release(&rs);
+		sticky_key_wipe(&key);
+		conf_free(new);
+		return;
+	}
+	route_settings_release(&rs);
 	conf_free(d->conf);
 	d->conf = new;
 	d->key = key;
 	sticky_key_wipe(&key);
-	sticky_key_wipe(&rs.key);
 	log_setup(new->log_level, new->log_target);
 	log_info("configuration reloaded");
 	struct policy_event ev = {
@@ -212,7 +226,9 @@ int
 daemon_run(const char *conf_path, struct conf *conf)
 {
 	struct daemon d = { .conf_path = conf_path, .conf = conf };
+	struct route_settings rs = { 0 };
 	struct passwd *pw = NULL;
+	SSL_CTX *node_tls;
 	char err[512];
 
 	signal(SIGPIPE, SIG_IGN);
@@ -246,6 +262,17 @@ daemon_run(const char *conf_path, struct conf *conf)
 			goto out;
 		}
 	}
+	/* Keys and certificates are read while vigil is still root. */
+	if (listeners_load_tls(d.listeners, conf, err, sizeof(err)) == -1 ||
+	    sticky_key_load(conf->stick_secret_file, &d.key, err,
+			    sizeof(err)) == -1 ||
+	    (node_tls = tls_client_ctx(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vigil: %s\n", err);
+		d.exit_code = EXIT_CONFIG;
+		goto out;
+	}
+	route_settings_from_conf(&rs, conf, &d.key, node_tls);
+	SSL_CTX_free(node_tls); /* rs holds it now */
 	if (make_spool_dir(conf, pw) == -1 || drop_privileges(conf, pw) == -1)
 		goto out;
 
@@ -258,22 +285,11 @@ daemon_run(const char *conf_path, struct conf *conf)
 
 	/* Modules start here, in order: health evidence, decisions, the
 	 * proxy that follows them, notifications, the admin listener. */
-	if (sticky_key_load(conf->stick_secret_file, &d.key, err,
-			    sizeof(err)) == -1) {
-		fprintf(stderr,
-			"vigil: %s: cluster.stickiness.secret_file: %s\n",
-			conf->file, err);
-		d.exit_code = EXIT_CONFIG;
-		goto out;
-	}
-	struct route_settings rs;
-
-	route_settings_from_conf(&rs, conf, &d.key);
 	d.curl = curlev_new(d.loop);
 	d.monitor = d.curl ? monitor_start(d.loop, d.curl, d.conf, &d.routes,
 					   &rs, on_event, &d)
 			   : NULL;
-	sticky_key_wipe(&rs.key);
+	route_settings_release(&rs);
 	if (d.monitor == NULL) {
 		fprintf(stderr, "vigil: cannot start the monitor: out of "
 				"memory\n");
@@ -304,6 +320,7 @@ out:
 	curlev_free(d.curl);
 	route_holder_free(&d.routes);
 	listeners_close(d.listeners);
+	route_settings_release(&rs);
 	sticky_key_wipe(&d.key);
 	if (d.loop != NULL)
 		ev_loop_destroy(d.loop);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "core/route.h"
 
 struct node_stats *
@@ -39,8 +41,26 @@ node_stats_unref(struct node_stats *s)
 }
 
 void
+route_settings_copy(struct route_settings *dst,
+		    const struct route_settings *src)
+{
+	*dst = *src;
+	if (dst->node_tls != NULL)
+		SSL_CTX_up_ref(dst->node_tls);
+}
+
+void
+route_settings_release(struct route_settings *rs)
+{
+	SSL_CTX_free(rs->node_tls);
+	rs->node_tls = NULL;
+	sticky_key_wipe(&rs->key);
+}
+
+void
 route_settings_from_conf(struct route_settings *rs, const struct conf *c,
-			 const struct sticky_key *key)
+			 const struct sticky_key *key,
+			 struct ssl_ctx_st *node_tls)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->connect_timeout_ms = c->connect_timeout_ms;
@@ -55,6 +75,9 @@ route_settings_from_conf(struct route_settings *rs, const struct conf *c,
 	snprintf(rs->cluster, sizeof(rs->cluster), "%s", c->cluster_name);
 	if (key != NULL)
 		rs->key = *key;
+	rs->node_tls = node_tls;
+	if (node_tls != NULL)
+		SSL_CTX_up_ref(node_tls);
 }
 
 struct route_table *
@@ -68,7 +91,7 @@ route_table_new(size_t n, unsigned long generation,
 	t->n = n;
 	t->generation = generation;
 	if (rs != NULL)
-		t->settings = *rs;
+		route_settings_copy(&t->settings, rs);
 	return t;
 }
 
@@ -98,7 +121,7 @@ table_free(struct route_table *t)
 		free(t->nodes[i].port);
 		node_stats_unref(t->nodes[i].stats);
 	}
-	sticky_key_wipe(&t->settings.key);
+	route_settings_release(&t->settings);
 	free(t);
 }
 

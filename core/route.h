@@ -45,10 +45,21 @@ struct route_settings {
 	char cookie[65];
 	char cluster[64];
 	struct sticky_key key;
+	struct ssl_ctx_st
+	    *node_tls; /* for nodes with tls = true; a reference */
 };
 
+/* Fills rs from c; rs takes a reference on node_tls. */
 void route_settings_from_conf(struct route_settings *rs, const struct conf *c,
-			      const struct sticky_key *key);
+			      const struct sticky_key *key,
+			      struct ssl_ctx_st *node_tls);
+
+/* dst = src, with a reference of its own on node_tls. */
+void route_settings_copy(struct route_settings *dst,
+			 const struct route_settings *src);
+
+/* Drops rs's reference and wipes its key. */
+void route_settings_release(struct route_settings *rs);
 
 struct route_node {
 	char *name;

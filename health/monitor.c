@@ -468,7 +468,7 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->ce = ce;
 	m->conf = conf;
 	m->routes = routes;
-	m->settings = *rs;
+	route_settings_copy(&m->settings, rs);
 	m->on_event = on_event;
 	m->ctx = ctx;
 	m->back = -1;
@@ -492,9 +492,10 @@ monitor_reload(struct monitor *m, const struct conf *conf,
 	struct monitor old = *m;
 
 	m->conf = conf;
-	m->settings = *rs;
+	route_settings_copy(&m->settings, rs);
 	if (build_nodes(m, conf, &old) == -1) {
 		free_nodes(m);
+		route_settings_release(&m->settings);
 		*m = old;
 		return -1;
 	}
@@ -509,11 +510,13 @@ monitor_reload(struct monitor *m, const struct conf *conf,
 	if (start_sources(m) == -1) {
 		stop_sources(m);
 		free_nodes(m);
+		route_settings_release(&m->settings);
 		*m = old;
 		return -1;
 	}
 	stop_sources(&old);
 	free_nodes(&old);
+	route_settings_release(&old.settings);
 	evaluate(m);
 	/* A node that left the configuration may have left the set. */
 	if (m->cluster.generation == m->published)
@@ -530,6 +533,7 @@ monitor_stop(struct monitor *m)
 	ev_timer_stop(m->loop, &m->eject_end);
 	ev_timer_stop(m->loop, &m->passive_poll);
 	free_nodes(m);
+	route_settings_release(&m->settings);
 	free(m);
 }
 

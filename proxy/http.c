@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "proxy/http.h"
@@ -89,6 +90,7 @@ struct head {
 	bool conn_keep_alive;
 	bool conn_upgrade;
 	bool upgrade_seen;
+	bool expect_continue;
 };
 
 /* Iterates over a comma-separated list (RFC 9110 section 5.6.1). */
@@ -159,11 +161,7 @@ str_is(const struct http_str *s, const char *lit, size_t n)
 
 #define STR_IS(s, lit) str_is((s), (lit), sizeof(lit) - 1)
 
-static bool
-is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
+#define IS_OWS(c) ((c) == ' ' || (c) == '\t')
 
 /* The next element, OWS removed; empty elements are returned too. */
 static bool
@@ -180,9 +178,9 @@ list_next(struct list_iter *it, struct http_str *e)
 	} else {
 		it->p = t + 1;
 	}
-	while (s < t && is_ows(*s))
+	while (s < t && IS_OWS(*s))
 		s++;
-	while (t > s && is_ows(t[-1]))
+	while (t > s && IS_OWS(t[-1]))
 		t--;
 	e->p = s;
 	e->len = (size_t)(t - s);
@@ -298,22 +296,10 @@ head_init(struct head *h, const char *p, const char *end, struct http_msg *m,
 	h->end = end;
 	h->m = m;
 	h->err = err;
-	/* Field by field: the headers array is left alone. */
-	m->method = HTTP_M_OTHER;
-	m->method_str = (struct http_str){ NULL, 0 };
-	m->target = (struct http_str){ NULL, 0 };
-	m->path = (struct http_str){ NULL, 0 };
-	m->status = 0;
-	m->reason_phrase = (struct http_str){ NULL, 0 };
-	m->minor = 0;
-	m->n_headers = 0;
-	m->head_len = 0;
-	m->framing = HTTP_BODY_NONE;
-	m->content_length = 0;
-	m->host = (struct http_str){ NULL, 0 };
-	m->keep_alive = false;
-	m->upgrade = false;
-	m->expect_continue = false;
+	/* Every field but the 3 KiB headers array, which is not read. */
+	memset(m, 0, offsetof(struct http_msg, headers));
+	memset(&m->n_headers, 0,
+	       sizeof(*m) - offsetof(struct http_msg, n_headers));
 }
 
 static int
@@ -476,7 +462,7 @@ interpret(struct head *h, const struct http_header *hd)
 		h->upgrade_seen = true;
 	} else if (STR_IS(n, "expect")) {
 		if (STR_IS(v, "100-continue"))
-			h->m->expect_continue = true;
+			h->expect_continue = true;
 	}
 }
 
@@ -491,24 +477,24 @@ parse_fields(struct head *h)
 		struct http_header *hd;
 
 		/* RFC 9112 section 5.2: a proxy refuses obs-fold. */
-		if (is_ows(*p))
+		if (IS_OWS(*p))
 			return fail(h->err, 400, "obs-fold line folding");
 		for (q = p; IS(*q, CC_TCHAR); q++)
 			;
 		if (q == p || *q != ':')
 			return fail(h->err, 400,
-				    q > p && is_ows(*q)
+				    q > p && IS_OWS(*q)
 					? "whitespace before colon"
 					: why(q, "invalid header name"));
 		ne = q;
-		for (v = q + 1; is_ows(*v); v++)
+		for (v = q + 1; IS_OWS(*v); v++)
 			;
 		for (q = v; IS(*q, CC_FVALUE); q++)
 			;
 		if (q[0] != '\r' || q[1] != '\n')
 			return fail(h->err, 400,
 				    why(q, "invalid header value"));
-		for (ve = q; ve > v && is_ows(ve[-1]); ve--)
+		for (ve = q; ve > v && IS_OWS(ve[-1]); ve--)
 			;
 		if (m->n_headers == HTTP_MAX_HEADERS)
 			return fail(h->err, 431, "too many headers");
@@ -629,11 +615,10 @@ request_semantics(struct head *h)
 		m->framing =
 		    m->content_length > 0 ? HTTP_BODY_LENGTH : HTTP_BODY_NONE;
 	}
-	if (m->minor == 1)
-		m->keep_alive = !h->conn_close;
-	else
-		m->keep_alive = h->conn_keep_alive && !h->conn_close;
-	m->upgrade = h->conn_upgrade && h->upgrade_seen;
+	m->keep_alive = !h->conn_close && (m->minor == 1 || h->conn_keep_alive);
+	/* RFC 9110 sections 7.8 and 10.1.1: ignored in HTTP/1.0. */
+	m->upgrade = m->minor == 1 && h->conn_upgrade && h->upgrade_seen;
+	m->expect_continue = m->minor == 1 && h->expect_continue;
 	return 0;
 }
 
@@ -649,11 +634,7 @@ response_semantics(struct head *h, enum http_method req)
 	int s = m->status;
 	bool tunnel = req == HTTP_M_CONNECT && s / 100 == 2;
 
-	if (m->minor == 1)
-		m->keep_alive = !h->conn_close;
-	else
-		m->keep_alive = h->conn_keep_alive && !h->conn_close;
-	m->expect_continue = false;
+	m->keep_alive = !h->conn_close && (m->minor == 1 || h->conn_keep_alive);
 	m->host = (struct http_str){ NULL, 0 };
 	if (req == HTTP_M_HEAD || s < 200 || s == 204 || s == 304 || tunnel) {
 		/* Whatever the fields say, no body follows. */
@@ -801,29 +782,21 @@ enum chunk_state {
 	CK_DONE,
 };
 
-static const char *const chunk_errors[] = {
-	[CK_SIZE] = "invalid chunk size",
-	[CK_SIZE_MORE] = "invalid chunk size",
-	[CK_EXT_BWS] = "invalid chunk extension",
-	[CK_EXT_NAME0] = "invalid chunk extension",
-	[CK_EXT_NAME] = "invalid chunk extension",
-	[CK_EXT_NAME_BWS] = "invalid chunk extension",
-	[CK_EXT_VAL0] = "invalid chunk extension",
-	[CK_EXT_TOKEN] = "invalid chunk extension",
-	[CK_EXT_QUOTED] = "invalid chunk extension",
-	[CK_EXT_QPAIR] = "invalid chunk extension",
-	[CK_EXT_END] = "invalid chunk extension",
-	[CK_SIZE_LF] = "bare CR in chunk size line",
-	[CK_DATA] = "chunk data",
-	[CK_DATA_CR] = "chunk data not followed by CRLF",
-	[CK_DATA_LF] = "chunk data not followed by CRLF",
-	[CK_TRAILER] = "invalid trailer field",
-	[CK_TR_NAME] = "invalid trailer field",
-	[CK_TR_VALUE] = "invalid trailer field",
-	[CK_TR_LF] = "bare CR in trailer field",
-	[CK_END_LF] = "bare CR after trailers",
-	[CK_DONE] = "chunked body already ended",
-};
+static const char *
+chunk_error(int state)
+{
+	if (state <= CK_SIZE_MORE)
+		return "invalid chunk size";
+	if (state < CK_SIZE_LF)
+		return "invalid chunk extension";
+	if (state == CK_SIZE_LF)
+		return "bare CR in chunk size line";
+	if (state < CK_TRAILER)
+		return "chunk data not followed by CRLF";
+	if (state < CK_TR_LF)
+		return "invalid trailer field";
+	return "bare CR in trailers";
+}
 
 /* After a size or an extension: ";", BWS before ";", or the CR. */
 static int
@@ -831,7 +804,7 @@ after_size(unsigned char ch)
 {
 	if (ch == ';')
 		return CK_EXT_NAME0;
-	if (is_ows((char)ch))
+	if (IS_OWS(ch))
 		return CK_EXT_BWS;
 	return ch == '\r' ? CK_SIZE_LF : -1;
 }
@@ -846,7 +819,7 @@ hex_value(unsigned char ch)
 static int
 chunk_step(struct http_chunked *c, unsigned char ch)
 {
-	bool ws = is_ows((char)ch);
+	bool ws = IS_OWS(ch);
 
 	switch (c->state) {
 	case CK_SIZE:
@@ -955,7 +928,7 @@ http_chunked_scan(struct http_chunked *c, const char *buf, size_t len,
 			return fail(err, 400,
 				    c->state == CK_SIZE_MORE && IS(ch, CC_HEX)
 					? "chunk size too large"
-					: chunk_errors[c->state]);
+					: chunk_error(c->state));
 		if (c->state < CK_SIZE_LF && next != CK_SIZE_LF &&
 		    ++c->line_len > HTTP_CHUNK_LINE_MAX)
 			return fail(err, 400, "chunk size line too long");

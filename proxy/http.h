@@ -48,7 +48,7 @@ struct http_header {
 
 /* Why a message was refused: the status to answer and a short reason. */
 struct http_error {
-	int status;         /* 400, 431, 501 or 505 (requests); 502 (responses) */
+	int status; /* 400, 431, 501 or 505 (requests); 502 (responses) */
 	const char *reason; /* static text for logs, e.g. "bare CR in header" */
 };
 
@@ -56,8 +56,8 @@ struct http_msg {
 	/* Request line (requests only). */
 	enum http_method method;
 	struct http_str method_str;
-	struct http_str target;  /* as received */
-	struct http_str path;    /* origin-form: target; absolute-form: its path */
+	struct http_str target; /* as received */
+	struct http_str path; /* origin-form: target; absolute-form: its path */
 	/* Status line (responses only). */
 	int status;
 	struct http_str reason_phrase;
@@ -69,11 +69,11 @@ struct http_msg {
 
 	/* What the headers mean, filled by the parser. */
 	enum http_framing framing;
-	uint64_t content_length;  /* HTTP_BODY_LENGTH */
-	struct http_str host;     /* the Host header (requests) */
-	bool keep_alive;          /* after this message (version + Connection) */
-	bool upgrade;             /* Connection: upgrade and an Upgrade header */
-	bool expect_continue;     /* Expect: 100-continue (requests) */
+	uint64_t content_length; /* HTTP_BODY_LENGTH */
+	struct http_str host;	 /* the Host header (requests) */
+	bool keep_alive;	 /* after this message (version + Connection) */
+	bool upgrade;		 /* Connection: upgrade and an Upgrade header */
+	bool expect_continue;	 /* Expect: 100-continue (requests) */
 };
 
 /*
@@ -112,9 +112,9 @@ bool http_method_idempotent(enum http_method m);
  * valid chunked coding (RFC 9112 section 7.1).
  */
 struct http_chunked {
-	int state;           /* private */
-	uint64_t remaining;  /* bytes left in the current chunk's data */
-	size_t line_len;     /* length of the size line or trailer so far */
+	int state;	    /* private */
+	uint64_t remaining; /* bytes left in the current chunk's data */
+	size_t line_len;    /* length of the size line or trailer so far */
 	size_t trailer_bytes;
 };
 

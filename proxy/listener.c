@@ -15,10 +15,14 @@
 
 #include "core/addr.h"
 #include "proxy/listener.h"
+#include "proxy/tls.h"
 
 struct listeners {
 	size_t n;
-	int fd[];
+	struct {
+		int fd;
+		SSL_CTX *tls;
+	} l[];
 };
 
 static int
@@ -56,7 +60,7 @@ listeners_bind(const struct conf *c, char *err, size_t errlen)
 {
 	struct listeners *ls;
 
-	ls = calloc(1, sizeof(*ls) + c->n_listen * sizeof(int));
+	ls = calloc(1, sizeof(*ls) + c->n_listen * sizeof(ls->l[0]));
 	if (ls == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -68,7 +72,7 @@ listeners_bind(const struct conf *c, char *err, size_t errlen)
 			listeners_close(ls);
 			return NULL;
 		}
-		ls->fd[ls->n++] = fd;
+		ls->l[ls->n++].fd = fd;
 	}
 	return ls;
 }
@@ -78,8 +82,10 @@ listeners_close(struct listeners *ls)
 {
 	if (ls == NULL)
 		return;
-	for (size_t i = 0; i < ls->n; i++)
-		close(ls->fd[i]);
+	for (size_t i = 0; i < ls->n; i++) {
+		close(ls->l[i].fd);
+		SSL_CTX_free(ls->l[i].tls);
+	}
 	free(ls);
 }
 
@@ -92,7 +98,32 @@ listeners_count(const struct listeners *ls)
 int
 listeners_fd(const struct listeners *ls, size_t i)
 {
-	return ls->fd[i];
+	return ls->l[i].fd;
+}
+
+struct ssl_ctx_st *
+listeners_tls(const struct listeners *ls, size_t i)
+{
+	return ls->l[i].tls;
+}
+
+int
+listeners_load_tls(struct listeners *ls, const struct conf *c, char *err,
+		   size_t errlen)
+{
+	char why[512];
+
+	for (size_t i = 0; i < ls->n && i < c->n_listen; i++) {
+		if (!c->listen[i].tls)
+			continue;
+		ls->l[i].tls = tls_server_ctx(&c->listen[i], why, sizeof(why));
+		if (ls->l[i].tls == NULL) {
+			snprintf(err, errlen, "%s: listen[%zu].tls: %s",
+				 c->file, i, why);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 bool

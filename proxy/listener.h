@@ -19,6 +19,15 @@ struct listeners *listeners_bind(const struct conf *c, char *err,
 
 void listeners_close(struct listeners *ls);
 
+/* Loads the TLS context of every TLS listener (before privileges drop:
+ * keys are often readable by root alone). Returns 0, or -1 with the file
+ * and the reason in err. */
+int listeners_load_tls(struct listeners *ls, const struct conf *c, char *err,
+		       size_t errlen);
+
+/* The TLS context of the i-th listener, NULL for plain HTTP. */
+struct ssl_ctx_st *listeners_tls(const struct listeners *ls, size_t i);
+
 size_t listeners_count(const struct listeners *ls);
 
 /* The listening socket of the i-th `listen` entry. */

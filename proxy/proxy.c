@@ -71,7 +71,7 @@ static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
 	struct worker *w = io->data;
-	bool tls = false; /* TLS listeners come with TLS termination */
+	SSL_CTX *tls = listeners_tls(w->px_ls, (size_t)(io - w->accept));
 
 	for (int i = 0; i < 64 && !w->stopping; i++) {
 		int fd =
@@ -112,6 +112,7 @@ static int
 worker_init(struct proxy *px, struct worker *w)
 {
 	w->px = px;
+	w->px_ls = px->ls;
 	w->routes = px->routes;
 	w->loop = ev_loop_new(EVFLAG_AUTO);
 	if (w->loop == NULL)

@@ -29,6 +29,7 @@
 
 static bool advance(struct session *s);
 static void connect_node(struct session *s);
+static void connect_failed(struct session *s, enum passive_outcome why);
 
 static const struct route_settings *
 settings(struct session *s)
@@ -85,12 +86,16 @@ update_io(struct session *s)
 	bool resp_room = iobuf_len(&s->resp.in) < cap;
 
 	switch (s->state) {
+	case SS_HANDSHAKE:
+		cev = s->cwant == TLS_WANT_WRITE ? EV_WRITE : EV_READ;
+		break;
 	case SS_HEAD:
 		cev = req_room ? EV_READ : 0;
 		break;
 	case SS_CONNECT:
 		cev = 0;
-		sev = EV_WRITE;
+		sev = !s->shaking || s->swant == TLS_WANT_WRITE ? EV_WRITE
+								: EV_READ;
 		break;
 	case SS_EXCHANGE:
 	case SS_TUNNEL:
@@ -107,8 +112,23 @@ update_io(struct session *s)
 		cev = flow_pending(&s->resp) ? EV_WRITE : EV_READ;
 		break;
 	}
+	/* TLS may need the other readiness to go on (a read that must
+	 * write, a write that must read). */
+	if (s->cssl != NULL && s->state != SS_HANDSHAKE && cev != 0)
+		cev |= s->cwant == TLS_WANT_READ    ? EV_READ
+		       : s->cwant == TLS_WANT_WRITE ? EV_WRITE
+						    : 0;
+	if (s->sssl != NULL && s->state != SS_CONNECT && sev != 0)
+		sev |= s->swant == TLS_WANT_READ    ? EV_READ
+		       : s->swant == TLS_WANT_WRITE ? EV_WRITE
+						    : 0;
 	watch(s, &s->cio, s->cfd, cev);
 	watch(s, &s->sio, s->sfd, sev);
+	/* Bytes OpenSSL already decrypted wake no poll: feed the event. */
+	if ((cev & EV_READ) && s->cssl != NULL && SSL_pending(s->cssl) > 0)
+		ev_feed_event(s->w->loop, &s->cio, EV_READ);
+	if ((sev & EV_READ) && s->sssl != NULL && SSL_pending(s->sssl) > 0)
+		ev_feed_event(s->w->loop, &s->sio, EV_READ);
 }
 
 static void
@@ -132,6 +152,12 @@ flow_reset(struct flow *f, bool keep_input)
 static void
 release_node(struct session *s)
 {
+	if (s->sssl != NULL) {
+		SSL_free(s->sssl);
+		s->sssl = NULL;
+		s->swant = TLS_WANT_NONE;
+		s->shaking = false;
+	}
 	if (s->sfd != -1) {
 		ev_io_stop(s->w->loop, &s->sio);
 		close(s->sfd);
@@ -166,6 +192,11 @@ session_close(struct session *s)
 	release_node(s);
 	ev_io_stop(w->loop, &s->cio);
 	ev_timer_stop(w->loop, &s->timer);
+	if (s->cssl != NULL) {
+		if (s->state != SS_HANDSHAKE)
+			SSL_shutdown(s->cssl); /* close_notify, best effort */
+		SSL_free(s->cssl);
+	}
 	close(s->cfd);
 	flow_reset(&s->req, false);
 	flow_reset(&s->resp, false);
@@ -306,6 +337,8 @@ bind_node(struct session *s, const struct route_node *rn)
 	snprintf(s->authority, sizeof(s->authority), "%s%s%s:%s",
 		 strchr(rn->host, ':') ? "[" : "", rn->host,
 		 strchr(rn->host, ':') ? "]" : "", rn->port);
+	snprintf(s->host, sizeof(s->host), "%s", rn->host);
+	s->node_tls = rn->tls;
 	s->sa = rn->sa;
 	s->salen = rn->salen;
 	s->stats = node_stats_ref(rn->stats);
@@ -355,11 +388,58 @@ connect_failed(struct session *s, enum passive_outcome why)
 static void
 connected(struct session *s)
 {
+	s->state = SS_EXCHANGE;
+	set_timer(s, settings(s)->server_timeout_ms);
+}
+
+/* One step of the TLS handshake with the node. */
+static void
+node_handshake(struct session *s)
+{
+	int rc = tls_handshake(s->sssl, &s->swant);
+
+	if (rc == 1) {
+		s->shaking = false;
+		s->swant = TLS_WANT_NONE;
+		connected(s);
+	} else if (rc == -1) {
+		log_info("proxy: TLS handshake with %s failed", s->node);
+		connect_failed(s, PASSIVE_RESET);
+	}
+}
+
+/* TCP is up: for a TLS node, the handshake comes first. */
+static void
+tcp_connected(struct session *s)
+{
+	const struct route_settings *rs = settings(s);
+	struct in6_addr a6;
+	struct in_addr a4;
 	int one = 1;
 
 	setsockopt(s->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	s->state = SS_EXCHANGE;
-	set_timer(s, settings(s)->server_timeout_ms);
+	if (!s->node_tls) {
+		connected(s);
+		return;
+	}
+	s->sssl = rs->node_tls ? SSL_new(rs->node_tls) : NULL;
+	if (s->sssl == NULL || SSL_set_fd(s->sssl, s->sfd) != 1) {
+		connect_failed(s, PASSIVE_RESET);
+		return;
+	}
+	SSL_set_connect_state(s->sssl);
+	/* The node's certificate must name it: a host name is also sent
+	 * as SNI; an IP address is checked against the IP SANs. */
+	if (inet_pton(AF_INET, s->host, &a4) == 1 ||
+	    inet_pton(AF_INET6, s->host, &a6) == 1) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->sssl), s->host);
+	} else {
+		SSL_set_tlsext_host_name(s->sssl, s->host);
+		SSL_set1_host(s->sssl, s->host);
+	}
+	s->shaking = true;
+	s->state = SS_CONNECT;
+	node_handshake(s);
 }
 
 static void
@@ -381,7 +461,7 @@ connect_node(struct session *s)
 	}
 	s->sfd = fd;
 	if (connect(fd, (struct sockaddr *)&s->sa, s->salen) == 0) {
-		connected(s);
+		tcp_connected(s);
 		return;
 	}
 	if (errno != EINPROGRESS) {
@@ -475,44 +555,47 @@ flow_scan(struct flow *f, struct http_error *err)
 	return 0;
 }
 
-/* Writes f's head, then its checked body bytes, to fd. -1: fd failed. */
+/* Writes f's head, then its checked body bytes, to fd (through ssl when
+ * set). -1: the connection failed. */
 static int
-flow_write(struct flow *f, int fd, bool *wrote_body)
+flow_write(struct flow *f, int fd, SSL *ssl, enum tls_want *want,
+	   bool *wrote_body)
 {
 	ssize_t n;
 
 	while (f->head_sent < iobuf_len(&f->head)) {
-		n = write(fd, iobuf_data(&f->head) + f->head_sent,
-			  iobuf_len(&f->head) - f->head_sent);
+		n = tls_write(fd, ssl, iobuf_data(&f->head) + f->head_sent,
+			      iobuf_len(&f->head) - f->head_sent, want);
 		if (n == -1)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			return *want != TLS_WANT_NONE ? 0 : -1;
 		f->head_sent += (size_t)n;
 	}
 	while (f->fwd > 0) {
-		n = write(fd, iobuf_data(&f->in), f->fwd);
+		n = tls_write(fd, ssl, iobuf_data(&f->in), f->fwd, want);
 		if (n == -1)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+			return *want != TLS_WANT_NONE ? 0 : -1;
 		iobuf_consume(&f->in, (size_t)n);
 		f->fwd -= (size_t)n;
 		if (wrote_body != NULL)
 			*wrote_body = true;
 	}
+	*want = TLS_WANT_NONE;
 	return 0;
 }
 
 /* Reads what fd has into f->in. Returns -1 on error, 0 on EOF (sets
  * f->eof), 1 otherwise. */
 static int
-flow_read(struct flow *f, int fd, size_t cap)
+flow_read(struct flow *f, int fd, SSL *ssl, enum tls_want *want, size_t cap)
 {
 	size_t room = iobuf_room(&f->in, cap);
 	ssize_t n;
 
 	if (room == 0)
 		return 1;
-	n = read(fd, f->in.p + f->in.tail, room);
+	n = tls_read(fd, ssl, f->in.p + f->in.tail, room, want);
 	if (n == -1)
-		return errno == EAGAIN || errno == EINTR ? 1 : -1;
+		return *want != TLS_WANT_NONE ? 1 : -1;
 	if (n == 0) {
 		if (iobuf_len(&f->in) == 0)
 			iobuf_free(&f->in);
@@ -666,6 +749,7 @@ advance(struct session *s)
 			if (s->state == SS_HEAD)
 				return true; /* waiting for more */
 			continue;
+		case SS_HANDSHAKE:
 		case SS_CONNECT:
 		case SS_CLOSING:
 			return true;
@@ -726,8 +810,23 @@ on_client(struct ev_loop *loop, ev_io *w, int revents)
 	struct session *s = w->data;
 	int rc;
 
+	if (s->state == SS_HANDSHAKE) {
+		rc = tls_handshake(s->cssl, &s->cwant);
+		if (rc == -1) {
+			session_close(s);
+			return;
+		}
+		if (rc == 1) {
+			s->cwant = TLS_WANT_NONE;
+			s->state = SS_HEAD;
+		}
+		if (advance(s))
+			update_io(s);
+		return;
+	}
 	if (revents & EV_WRITE) {
-		if (flow_write(&s->resp, s->cfd, NULL) == -1) {
+		if (flow_write(&s->resp, s->cfd, s->cssl, &s->cwant, NULL) ==
+		    -1) {
 			session_close(s);
 			return;
 		}
@@ -738,11 +837,17 @@ on_client(struct ev_loop *loop, ev_io *w, int revents)
 		if (s->state == SS_CLOSING) {
 			char sink[4096];
 
-			if (read(s->cfd, sink, sizeof(sink)) <= 0)
+			enum tls_want want;
+
+			if (tls_read(s->cfd, s->cssl, sink, sizeof(sink),
+				     &want) <= 0 &&
+			    want == TLS_WANT_NONE)
 				session_close(s);
+			else
+				update_io(s);
 			return;
 		}
-		rc = flow_read(&s->req, s->cfd, buf_cap(s));
+		rc = flow_read(&s->req, s->cfd, s->cssl, &s->cwant, buf_cap(s));
 		if (rc == -1) {
 			session_close(s);
 			return;
@@ -764,7 +869,14 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 	int err = 0, rc;
 	socklen_t len = sizeof(err);
 
-	if (s->state == SS_CONNECT) {
+	if (s->state == SS_CONNECT && s->shaking) {
+		node_handshake(s);
+		if (s->state != SS_EXCHANGE) {
+			update_io(s);
+			return;
+		}
+		revents = EV_WRITE; /* the request head can go now */
+	} else if (s->state == SS_CONNECT) {
 		if (getsockopt(s->sfd, SOL_SOCKET, SO_ERROR, &err, &len) ==
 			-1 ||
 		    err != 0) {
@@ -772,10 +884,15 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 			update_io(s);
 			return;
 		}
-		connected(s);
+		tcp_connected(s);
+		if (s->state != SS_EXCHANGE) {
+			update_io(s);
+			return;
+		}
 	}
 	if (revents & EV_WRITE) {
-		if (flow_write(&s->req, s->sfd, &wrote_body) == -1) {
+		if (flow_write(&s->req, s->sfd, s->sssl, &s->swant,
+			       &wrote_body) == -1) {
 			if (!s->body_sent && !s->resp.head_done &&
 			    retry_elsewhere(s, PASSIVE_RESET)) {
 				update_io(s);
@@ -788,7 +905,8 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 			s->body_sent = true;
 	}
 	if (revents & EV_READ) {
-		rc = flow_read(&s->resp, s->sfd, buf_cap(s));
+		rc =
+		    flow_read(&s->resp, s->sfd, s->sssl, &s->swant, buf_cap(s));
 		if (rc == -1)
 			s->resp.eof = true;
 		set_timer(s, s->state == SS_TUNNEL
@@ -805,6 +923,9 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	struct session *s = w->data;
 
 	switch (s->state) {
+	case SS_HANDSHAKE:
+		session_close(s);
+		return;
 	case SS_HEAD:
 		if (iobuf_len(&s->req.in) == 0) {
 			session_close(s); /* idle keep-alive ended */
@@ -832,7 +953,7 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void
-session_start(struct worker *w, int fd, bool tls)
+session_start(struct worker *w, int fd, SSL_CTX *tls)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	socklen_t len = sizeof(s->client);
@@ -845,7 +966,17 @@ session_start(struct worker *w, int fd, bool tls)
 	s->w = w;
 	s->cfd = fd;
 	s->sfd = -1;
-	s->tls_listener = tls;
+	s->tls_listener = tls != NULL;
+	if (tls != NULL) {
+		s->cssl = SSL_new(tls);
+		if (s->cssl == NULL || SSL_set_fd(s->cssl, fd) != 1) {
+			SSL_free(s->cssl);
+			close(fd);
+			free(s);
+			return;
+		}
+		SSL_set_accept_state(s->cssl);
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (getpeername(fd, (struct sockaddr *)&s->client, &len) == 0) {
 		if (s->client.ss_family == AF_INET6)
@@ -866,7 +997,7 @@ session_start(struct worker *w, int fd, bool tls)
 	if (w->sessions != NULL)
 		w->sessions->prev = s;
 	w->sessions = s;
-	s->state = SS_HEAD;
+	s->state = s->cssl != NULL ? SS_HANDSHAKE : SS_HEAD;
 	s->head_timer = true; /* a new connection has the header timeout */
 	set_timer(s, settings(s)->client_header_timeout_ms);
 	ev_io_start(w->loop, &s->cio);

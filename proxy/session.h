@@ -10,16 +10,20 @@
 #include <sys/socket.h>
 
 #include <ev.h>
+#include <openssl/ssl.h>
 
 #include "core/route.h"
 #include "proxy/http.h"
 #include "proxy/iobuf.h"
+#include "proxy/tls.h"
 
 struct proxy;
+struct listeners;
 
 struct worker {
 	struct proxy *px;
 	struct route_holder *routes;
+	const struct listeners *px_ls;
 	struct ev_loop *loop;
 	size_t reader; /* routing table reader slot */
 	size_t n_accept;
@@ -33,11 +37,12 @@ struct worker {
 };
 
 enum sess_state {
-	SS_HEAD = 0, /* reading a request head */
-	SS_CONNECT,  /* connecting to a node */
-	SS_EXCHANGE, /* request and response flowing */
-	SS_TUNNEL,   /* after 101: bytes both ways */
-	SS_CLOSING,  /* our last answer is out; waiting for the client */
+	SS_HANDSHAKE = 0, /* TLS handshake with the client */
+	SS_HEAD,	  /* reading a request head */
+	SS_CONNECT,	  /* connecting to a node */
+	SS_EXCHANGE,	  /* request and response flowing */
+	SS_TUNNEL,	  /* after 101: bytes both ways */
+	SS_CLOSING,	  /* our last answer is out; waiting for the client */
 };
 
 /* One direction of an exchange: bytes read from one side, forwarded to
@@ -62,6 +67,9 @@ struct session {
 	enum sess_state state;
 	int cfd, sfd;
 	ev_io cio, sio;
+	SSL *cssl, *sssl;	    /* NULL: plain TCP on that side */
+	enum tls_want cwant, swant; /* what TLS waits for on each side */
+	bool shaking;		    /* TLS handshake with the node */
 	ev_timer timer;
 	struct flow req, resp;
 
@@ -78,6 +86,8 @@ struct session {
 	/* The node it goes to. */
 	char node[64];
 	char authority[300];
+	char host[256]; /* for SNI and certificate checks */
+	bool node_tls;
 	struct sockaddr_storage sa;
 	socklen_t salen;
 	struct node_stats *stats;
@@ -88,7 +98,8 @@ struct session {
 	bool tls_listener;
 };
 
-void session_start(struct worker *w, int fd, bool tls);
+/* A new client on fd; tls: the listener's TLS context, or NULL. */
+void session_start(struct worker *w, int fd, SSL_CTX *tls);
 void session_close(struct session *s);
 
 #endif
