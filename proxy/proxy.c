@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "proxy/listener.h"
+#include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "proxy/session.h"
 
@@ -55,6 +56,7 @@ on_check(struct ev_loop *loop, ev_check *c, int revents)
 		struct session *s = w->sessions, *next;
 
 		w->seen_generation = t->generation;
+		pool_prune(w, t);
 		for (; s != NULL; s = next) {
 			next = s->next;
 			if (s->node[0] == '\0' || node_routable(t, s->node))
@@ -96,6 +98,7 @@ on_stop(struct ev_loop *loop, ev_async *a, int revents)
 		ev_io_stop(loop, &w->accept[i]);
 	while (w->sessions != NULL)
 		session_close(w->sessions);
+	pool_prune(w, NULL);
 	ev_break(loop, EVBREAK_ALL);
 }
 

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "policies/passive.h"
 #include "policies/sticky.h"
+#include "proxy/pool.h"
 #include "proxy/rewrite.h"
 #include "proxy/session.h"
 
@@ -30,6 +31,7 @@
 static bool advance(struct session *s);
 static void connect_node(struct session *s);
 static void connect_failed(struct session *s, enum passive_outcome why);
+static void reconnect_fresh(struct session *s);
 
 static const struct route_settings *
 settings(struct session *s)
@@ -148,10 +150,20 @@ flow_reset(struct flow *f, bool keep_input)
 	f->eof = false;
 }
 
-/* Lets go of the node: its connection and its counters. */
+/* Lets go of the node: its connection (kept in the pool when the node
+ * keeps it alive and the exchange ended cleanly) and its counters. */
 static void
-release_node(struct session *s)
+release_node_keep(struct session *s, bool keep)
 {
+	if (keep && s->sfd != -1 && s->node_keep_alive && !s->resp.eof) {
+		ev_io_stop(s->w->loop, &s->sio);
+		pool_put(s->w, s->node, &s->sa, s->sfd, s->sssl);
+		s->sfd = -1;
+		s->sssl = NULL;
+		s->swant = TLS_WANT_NONE;
+	}
+	s->node_keep_alive = false;
+	s->reused = false;
 	if (s->sssl != NULL) {
 		SSL_free(s->sssl);
 		s->sssl = NULL;
@@ -168,6 +180,12 @@ release_node(struct session *s)
 		node_stats_unref(s->stats);
 		s->stats = NULL;
 	}
+}
+
+static void
+release_node(struct session *s)
+{
+	release_node_keep(s, false);
 }
 
 static void
@@ -442,8 +460,24 @@ tcp_connected(struct session *s)
 	node_handshake(s);
 }
 
+static void connect_node_fresh(struct session *s);
+
 static void
 connect_node(struct session *s)
+{
+	s->tries++;
+	if (s->salen != 0 &&
+	    pool_get(s->w, s->node, &s->sa, &s->sfd, &s->sssl)) {
+		s->reused = true;
+		connected(s);
+		return;
+	}
+	s->tries--;
+	connect_node_fresh(s);
+}
+
+static void
+connect_node_fresh(struct session *s)
 {
 	int fd;
 
@@ -692,6 +726,9 @@ try_response_head(struct session *s)
 		}
 		passive(s, m->status >= 500 ? PASSIVE_5XX : PASSIVE_OK);
 		s->client_keep_alive = o.keep_alive;
+		s->node_keep_alive = m->keep_alive &&
+				     m->framing != HTTP_BODY_CLOSE &&
+				     m->status != 101;
 		iobuf_consume(&s->resp.in, (size_t)n);
 		s->resp.head_done = true;
 		if (m->status == 101) {
@@ -713,7 +750,7 @@ finish_exchange(struct session *s)
 {
 	bool keep = s->client_keep_alive && !s->req.eof;
 
-	release_node(s);
+	release_node_keep(s, true);
 	flow_reset(&s->resp, false);
 	flow_reset(&s->req, true);
 	if (!keep) {
@@ -725,6 +762,25 @@ finish_exchange(struct session *s)
 	s->state = SS_HEAD;
 	s->head_timer = false;
 	set_timer(s, settings(s)->client_idle_timeout_ms);
+}
+
+/* The pooled connection was dead: the same node, a new connection. */
+static void
+reconnect_fresh(struct session *s)
+{
+	struct node_stats *st = node_stats_ref(s->stats);
+	char node[64];
+
+	snprintf(node, sizeof(node), "%s", s->node);
+	release_node(s); /* drops the dead connection and the counters */
+	s->stats = st;
+	if (st != NULL)
+		atomic_fetch_add(&st->connections, 1);
+	flow_reset(&s->resp, false);
+	s->req.head_sent = 0;
+	s->tries--; /* not the node's fault: no try used */
+	s->state = SS_CONNECT;
+	connect_node_fresh(s);
 }
 
 static bool
@@ -776,7 +832,13 @@ advance(struct session *s)
 			}
 			if (!s->resp.eof || s->resp.body_done)
 				return true;
-			/* The node went away mid-answer. */
+			/* The node went away mid-answer. A pooled connection
+			 * it had closed is no failure of the node: try a
+			 * fresh one to it. */
+			if (s->reused && !s->body_sent && !s->resp.head_done) {
+				reconnect_fresh(s);
+				return true;
+			}
 			if (!s->resp.head_done &&
 			    iobuf_len(&s->resp.head) == 0) {
 				if (!retry_elsewhere(s, PASSIVE_RESET))
@@ -893,6 +955,11 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 	if (revents & EV_WRITE) {
 		if (flow_write(&s->req, s->sfd, s->sssl, &s->swant,
 			       &wrote_body) == -1) {
+			if (s->reused && !s->body_sent && !s->resp.head_done) {
+				reconnect_fresh(s);
+				update_io(s);
+				return;
+			}
 			if (!s->body_sent && !s->resp.head_done &&
 			    retry_elsewhere(s, PASSIVE_RESET)) {
 				update_io(s);

@@ -19,6 +19,7 @@
 
 struct proxy;
 struct listeners;
+struct pooled;
 
 struct worker {
 	struct proxy *px;
@@ -32,7 +33,9 @@ struct worker {
 	ev_check quiesce;
 	unsigned long seen_generation;
 	struct session *sessions; /* doubly linked, for closing them */
-	struct http_msg msg;	  /* scratch for parsing, one at a time */
+	struct pooled *pool;	  /* idle connections to nodes */
+	size_t pool_size;
+	struct http_msg msg; /* scratch for parsing, one at a time */
 	bool stopping;
 };
 
@@ -78,9 +81,11 @@ struct session {
 	int minor;
 	bool client_keep_alive;
 	bool upgrade;
-	bool body_sent;	  /* a byte of the request body went to the node */
-	bool head_timer;  /* the header timeout runs (a request began) */
-	bool half_closed; /* tunnel: the node was told the client is done */
+	bool body_sent;	      /* a byte of the request body went to the node */
+	bool head_timer;      /* the header timeout runs (a request began) */
+	bool half_closed;     /* tunnel: the node was told the client is done */
+	bool reused;	      /* the node connection came from the pool */
+	bool node_keep_alive; /* the node keeps the connection after this */
 	int tries;
 
 	/* The node it goes to. */

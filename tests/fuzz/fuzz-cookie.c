@@ -2,6 +2,8 @@
  * fuzz-cookie.c: libFuzzer target for sticky_cookie_verify(), the one
  * parser of client bytes in policies/sticky.c. Besides crashes, it checks
  * that whatever verifies is exactly the cookie vigil would have made.
+ * FUZZ_SOURCES: policies/sticky.c
+ * FUZZ_LIBS: -lcrypto
  */
 #include "config.h"
 

@@ -61,6 +61,9 @@ check_msg(const struct http_msg *m, const char *buf, size_t len, ssize_t r)
 	CHECK(inside(m->path, buf, (size_t)r) ||
 	      (m->path.len == 1 && m->path.p[0] == '/'));
 	CHECK(m->minor == 0 || m->minor == 1);
+	CHECK(http_header_find(m, "Host") == NULL ||
+	      inside(http_header_find(m, "Host")->value, buf, (size_t)r));
+	CHECK(!http_method_idempotent(m->method) || m->method != HTTP_M_POST);
 	CHECK(m->framing != HTTP_BODY_LENGTH || m->content_length > 0);
 	CHECK(m->framing != HTTP_BODY_CLOSE || !m->keep_alive);
 }

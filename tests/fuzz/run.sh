@@ -2,14 +2,17 @@
 # run.sh: builds every tests/fuzz/fuzz-*.c with clang's libFuzzer and
 # runs each for ${FUZZ_SECONDS:-60} seconds on a copy of its seed corpus
 # (tests/fuzz/corpus/NAME); exits non-zero when one of them crashes.
-# A target lists the sources it needs on a "FUZZ_SOURCES:" line.
+# A target names the sources it needs on a "FUZZ_SOURCES:" line and any
+# libraries on a "FUZZ_LIBS:" line; without them, the .c beside every
+# project header it includes is linked, with OpenSSL when those use it.
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${top_builddir:-$root}
 seconds=${FUZZ_SECONDS:-60}
 cc=${FUZZ_CC:-clang}
-flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+flags=(-g -O1 "-fsanitize=fuzzer,address,undefined"
+	"-fno-sanitize-recover=undefined")
 
 if ! command -v "$cc" >/dev/null 2>&1; then
 	echo "fuzz: $cc not found, skipped"
@@ -19,7 +22,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fuzz.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
 printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ return d && n ? 0 : 0; }\n' >"$tmp/probe.c"
-if ! $cc $flags "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1; then
+if ! "$cc" "${flags[@]}" "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1; then
 	echo "fuzz: $cc cannot build libFuzzer targets, skipped"
 	exit 0
 fi
@@ -34,13 +37,27 @@ for src in "$root"/tests/fuzz/fuzz-*.c; do
 	name=$(basename "$src" .c)
 	short=${name#fuzz-}
 	sources=$(sed -n 's/.*FUZZ_SOURCES:[[:space:]]*//p' "$src" | head -n 1)
+	libs=$(sed -n 's/.*FUZZ_LIBS:[[:space:]]*//p' "$src" | head -n 1)
+	if [ -z "$sources" ]; then
+		while read -r h; do
+			[ -f "$root/$h.c" ] && sources="$sources $h.c"
+		done < <(sed -n 's/^#include "\([^"]*\)\.h"/\1/p' "$src")
+		for s in $sources; do
+			if grep -q '#include <openssl/' "$root/$s"; then
+				libs="$libs $(pkg-config --libs openssl 2>/dev/null ||
+					echo -lssl -lcrypto)"
+				break
+			fi
+		done
+	fi
 	objs=()
 	for s in $sources; do
 		objs+=("$root/$s")
 	done
 	echo "fuzz: building $name"
-	if ! $cc $flags -I"$build" -I"$root" "${objs[@]}" "$src" \
-		-o "$tmp/$name"; then
+	read -ra libv <<<"$libs"
+	if ! "$cc" "${flags[@]}" -I"$build" -I"$root" "${objs[@]}" "$src" \
+		"${libv[@]}" -o "$tmp/$name"; then
 		echo "fuzz: $name does not build" >&2
 		failed=1
 		continue

@@ -58,6 +58,11 @@ t_like "$(cat "$T/h")" "X-Node: a" "with the node's header"
 t_like "$(cat "$T/h")" "Set-Cookie: VIGILNODE=a\.[A-Za-z0-9_-]{22}; Path=/; HttpOnly" "and a signed stickiness cookie"
 nodes=$(for i in $(seq 1 20); do curl -s "$(vip /)"; done | sort | uniq -c | awk '{print $2}' | tr '\n' ' ')
 t_is "$nodes" "a " "20 requests: all to the active node, none to the standby"
+# Those 20 requests came on 20 client connections; vigil kept its own
+# connections to the node alive and reused them: at most one per worker (2)
+# plus the probes' one.
+conns=$(ss -Htn state established "( dport = :$(sim_port a) )" | wc -l)
+t_ok "connections to the node are reused (now $conns open)" test "$conns" -ge 1 -a "$conns" -le 3
 
 t_is "$(curl -s -w '%{num_connects}' -o /dev/null "$(vip /1)" -o /dev/null "$(vip /2)" -o /dev/null "$(vip /3)")" "100" "keep-alive: three requests, one connection"
 t_is "$(curl -s -0 "$(vip /old)")" "a GET /old" "HTTP/1.0 client"

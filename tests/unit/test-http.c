@@ -181,6 +181,8 @@ static const struct good good_requests[] = {
 	{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo\r\nConnection: close\r\n\r\n", HTTP_M_GET, "GET", "/", "/", 1, HTTP_BODY_NONE, 0, "a", false, false, false, 3, "close in a second Connection field" },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n", HTTP_M_GET, "GET", "/", "/", 1, HTTP_BODY_NONE, 0, "a", true, false, false, 2, "HTTP/1.1 keep-alive" },
 	{ "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n", HTTP_M_GET, "GET", "/chat", "/chat", 1, HTTP_BODY_NONE, 0, "a", true, true, false, 3, "upgrade request" },
+	{ "GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n", HTTP_M_GET, "GET", "/", "/", 0, HTTP_BODY_NONE, 0, NULL, false, false, false, 2, "Upgrade is ignored in HTTP/1.0" },
+	{ "PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\n", HTTP_M_PUT, "PUT", "/", "/", 0, HTTP_BODY_LENGTH, 1, NULL, false, false, false, 2, "Expect is ignored in HTTP/1.0" },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", HTTP_M_GET, "GET", "/", "/", 1, HTTP_BODY_NONE, 0, "a", true, false, false, 2, "Upgrade without Connection: upgrade" },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n", HTTP_M_GET, "GET", "/", "/", 1, HTTP_BODY_NONE, 0, "a", true, false, false, 2, "Connection: upgrade without Upgrade" },
 	{ "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n", HTTP_M_POST, "POST", "/f", "/f", 1, HTTP_BODY_LENGTH, 5, "a", true, false, false, 2, "Content-Length" },
@@ -418,16 +420,12 @@ test_fields(void)
 	struct http_error e = { 0, NULL };
 	const char *raw = "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: \t a b \t\r\n"
 			  "x-pad:c\r\nX-Empty: \t \r\n\r\n";
+	size_t len = strlen(raw), scanned = 0;
+	char *buf = exact(raw, len);
 	const struct http_header *h;
 
-	is_int(request(RAW("GET / HTTP/1.1\r\nHost: a\r\nX-Pad: \t a b \t\r\n"
-			   "x-pad:c\r\nX-Empty: \t \r\n\r\n"),
-		       MAX_HEAD, &m, &e),
-	       strlen(raw), "fields parsed");
-	/* request() freed its copy: parse in place to look at the fields. */
-	size_t scanned = 0;
-	is_int(http_parse_request(raw, strlen(raw), MAX_HEAD, &scanned, &m, &e),
-	       strlen(raw), "fields parsed in place");
+	is_int(http_parse_request(buf, len, MAX_HEAD, &scanned, &m, &e), len,
+	       "fields parsed");
 	is_int(m.n_headers, 4, "four fields");
 	is_str(cstr(m.headers[1].name), "X-Pad", "name as received");
 	is_str(cstr(m.headers[1].value), "a b", "OWS trimmed, inner SP kept");
@@ -441,6 +439,7 @@ test_fields(void)
 	ok(http_header_find(&m, "X-Padding") == NULL,
 	   "http_header_find: no longer name");
 	ok(http_header_find(&m, "Missing") == NULL, "http_header_find: NULL");
+	free(buf);
 }
 
 static void
@@ -617,6 +616,7 @@ static const struct bad bad_responses[] = {
 	{ RAW("HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n"), 502, "bare CR", 0 },
 	{ RAW("HTTP/1.1 200 OK\r\nX: a\nY: b\r\n\r\n"), 502, "bare LF", 0 },
 	{ RAW("HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n"), 502, "obs-fold", 0 },
+	{ RAW("HTTP/1.1 200 OK\rX\r\n\r\n"), 502, "bare CR in the status line", 0 },
 	{ RAW("HTTP/1.1 200 OK\r\nX Y: a\r\n\r\n"), 502, "space in a name", 0 },
 	{ RAW("HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n"), 502, "space before colon", 0 },
 	{ RAW("HTTP/1.1 200 O\0K\r\n\r\n"), 502, "NUL in the reason", 0 },
@@ -757,6 +757,7 @@ static const struct chunked_case good_chunked[] = {
 	{ RAW("5;name=value\r\nhello\r\n0\r\n\r\n"), 26, "an extension" },
 	{ RAW("5;a;b=c;d=\"q\\\"x y\"\r\nhello\r\n0;last\r\n\r\n"), 37, "several extensions, quoted value" },
 	{ RAW("5 ;\ta = b ; c\r\nhello\r\n0\r\n\r\n"), 27, "BWS around ; and =" },
+	{ RAW("5;a \t=\t b\r\nhello\r\n0\r\n\r\n"), 23, "BWS of several octets" },
 	{ RAW("0\r\nX-Trailer: v\r\nOther:\r\n\r\n"), 27, "trailer fields" },
 	{ RAW("3\r\n\r\n\r\r\n0\r\n\r\n"), 13, "data that looks like CRLF" },
 	{ RAW("2\r\n\0\0\r\n0\r\n\r\n"), 12, "NUL octets in data" },
@@ -902,6 +903,12 @@ test_chunked(void)
 	ok(r == 5 && done, "done");
 	r = http_chunked_scan(&c, RAW("GET"), &done, &e);
 	ok(r == 0 && done, "after done, no octet is consumed");
+
+	/* A state no scan can leave behind is refused, not trusted. */
+	memset(&c, 0, sizeof(c));
+	c.state = 1000;
+	r = http_chunked_scan(&c, RAW("0\r\n\r\n"), &done, &e);
+	ok(r == -1 && !done, "corrupt state refused");
 }
 
 int
