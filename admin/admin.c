@@ -26,6 +26,7 @@ struct admin {
 	const struct monitor *monitor;
 	int fd;
 	ev_io accept;
+	ev_timer pause;
 };
 
 struct admin_conn {
@@ -174,6 +175,14 @@ on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static void
+on_pause(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct admin *a = t->data;
+
+	ev_io_start(loop, &a->accept);
+}
+
+static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct admin *a = w->data;
@@ -184,9 +193,12 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		struct admin_conn *c;
 
 		if (fd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("admin: accept: %s", strerror(errno));
+			if (errno == EMFILE || errno == ENFILE) {
+				/* Readable until a descriptor frees up:
+				 * pause instead of spinning. */
+				ev_io_stop(loop, &a->accept);
+				ev_timer_start(loop, &a->pause);
+			}
 			return;
 		}
 		c = calloc(1, sizeof(*c));
@@ -242,6 +254,8 @@ admin_start(struct admin *a, struct ev_loop *loop, const struct monitor *m)
 	ev_io_init(&a->accept, on_accept, a->fd, EV_READ);
 	a->accept.data = a;
 	ev_io_start(loop, &a->accept);
+	ev_timer_init(&a->pause, on_pause, 0.1, 0.);
+	a->pause.data = a;
 }
 
 void
@@ -249,8 +263,10 @@ admin_stop(struct admin *a)
 {
 	if (a == NULL)
 		return;
-	if (a->loop != NULL)
+	if (a->loop != NULL) {
 		ev_io_stop(a->loop, &a->accept);
+		ev_timer_stop(a->loop, &a->pause);
+	}
 	close(a->fd);
 	free(a);
 }

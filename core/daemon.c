@@ -19,6 +19,7 @@
 
 #include "admin/admin.h"
 #include "core/addr.h"
+#include "core/alog.h"
 #include "core/conf.h"
 #include "core/curlev.h"
 #include "core/daemon.h"
@@ -37,6 +38,7 @@ struct daemon {
 	struct conf *conf;
 	struct listeners *listeners;
 	struct proxy *proxy;
+	struct alog *alog;     /* NULL: no access log */
 	struct sticky_key key; /* the cookie key; random without secret_file */
 	ev_timer collect;      /* frees routing tables no worker holds */
 	struct admin *admin;
@@ -66,6 +68,10 @@ warn_restart_only(const struct conf *old, const struct conf *new)
 	    (old->user && strcmp(old->user, new->user) != 0))
 		log_warn("reload: vigil.user changed; takes effect at the "
 			 "next restart");
+	if ((old->access_log == NULL) != (new->access_log == NULL) ||
+	    (old->access_log && strcmp(old->access_log, new->access_log) != 0))
+		log_warn("reload: vigil.access_log changed; takes effect at "
+			 "the next restart");
 	if (strcmp(old->spool_dir, new->spool_dir) != 0)
 		log_warn("reload: vigil.spool_dir changed; takes effect at "
 			 "the next restart");
@@ -156,6 +162,9 @@ daemon_reload(struct daemon *d)
 	d->key = key;
 	sticky_key_wipe(&key);
 	log_setup(new->log_level, new->log_target);
+	/* SIGHUP also reopens the access log, for rotation. */
+	if (d->alog != NULL && alog_reopen(d->alog, err, sizeof(err)) == -1)
+		log_error("access log: %s; still writing the old file", err);
 	log_info("configuration reloaded");
 	struct policy_event ev = {
 		.kind = EVENT_CONFIG_RELOADED,
@@ -262,7 +271,14 @@ daemon_run(const char *conf_path, struct conf *conf)
 			goto out;
 		}
 	}
-	/* Keys and certificates are read while vigil is still root. */
+	/* Keys, certificates and the access log are opened while vigil is
+	 * still root. */
+	if (conf->access_log != NULL &&
+	    (d.alog = alog_open(conf->access_log, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vigil: %s: vigil.access_log: %s\n", conf->file,
+			err);
+		goto out;
+	}
 	if (listeners_load_tls(d.listeners, conf, err, sizeof(err)) == -1 ||
 	    sticky_key_load(conf->stick_secret_file, &d.key, err,
 			    sizeof(err)) == -1 ||
@@ -295,7 +311,8 @@ daemon_run(const char *conf_path, struct conf *conf)
 				"memory\n");
 		goto out;
 	}
-	d.proxy = proxy_start(d.conf, d.listeners, &d.routes, err, sizeof(err));
+	d.proxy = proxy_start(d.conf, d.listeners, &d.routes, d.alog, err,
+			      sizeof(err));
 	if (d.proxy == NULL) {
 		fprintf(stderr, "vigil: %s\n", err);
 		goto out;
@@ -316,6 +333,7 @@ daemon_run(const char *conf_path, struct conf *conf)
 out:
 	admin_stop(d.admin);
 	proxy_stop(d.proxy);
+	alog_close(d.alog);
 	monitor_stop(d.monitor);
 	curlev_free(d.curl);
 	route_holder_free(&d.routes);

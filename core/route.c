@@ -136,6 +136,8 @@ route_publish(struct route_holder *h, struct route_table *t)
 		h->retired = old;
 	}
 	route_collect(h);
+	if (h->on_publish != NULL)
+		h->on_publish(h->on_publish_ctx);
 }
 
 void

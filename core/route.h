@@ -89,6 +89,10 @@ struct route_holder {
 	atomic_ulong reader_epoch[ROUTE_MAX_READERS]; /* 0: not reading */
 	size_t n_readers;
 	struct route_table *retired; /* main loop only */
+	/* Called after each publish, so readers that sleep (an idle worker
+	 * with only tunnels open) wake up and look at the new table. */
+	void (*on_publish)(void *ctx);
+	void *on_publish_ctx;
 };
 
 /* A table for n nodes, filled by the caller with route_node_set(). */

@@ -69,6 +69,33 @@ on_check(struct ev_loop *loop, ev_check *c, int revents)
 	route_quiesce(w->routes, w->reader);
 }
 
+/*
+ * Out of descriptors: the listening socket stays readable, so watching it
+ * would spin. Stop accepting for a moment; the connections waiting in the
+ * backlog are taken once some close.
+ */
+static void
+on_accept_pause(struct ev_loop *loop, ev_timer *t, int revents)
+{
+	struct worker *w = t->data;
+
+	for (size_t i = 0; i < w->n_accept && !w->stopping; i++)
+		ev_io_start(loop, &w->accept[i]);
+}
+
+static void
+pause_accepting(struct worker *w)
+{
+	if (ev_is_active(&w->accept_pause))
+		return;
+	log_warn("proxy: out of file descriptors (%s); not accepting for "
+		 "100 ms",
+		 strerror(errno));
+	for (size_t i = 0; i < w->n_accept; i++)
+		ev_io_stop(w->loop, &w->accept[i]);
+	ev_timer_start(w->loop, &w->accept_pause);
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -81,7 +108,7 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
-				log_warn("proxy: accept: %s", strerror(errno));
+				pause_accepting(w);
 			return;
 		}
 		session_start(w, fd, tls);
@@ -94,6 +121,7 @@ on_stop(struct ev_loop *loop, ev_async *a, int revents)
 	struct worker *w = a->data;
 
 	w->stopping = true;
+	ev_timer_stop(loop, &w->accept_pause);
 	for (size_t i = 0; i < w->n_accept; i++)
 		ev_io_stop(loop, &w->accept[i]);
 	while (w->sessions != NULL)
@@ -109,6 +137,12 @@ worker_main(void *arg)
 
 	ev_run(w->loop, 0);
 	return NULL;
+}
+
+static void
+on_wake(struct ev_loop *loop, ev_async *a, int revents)
+{
+	/* Nothing to do here: waking up runs on_check after this. */
 }
 
 static int
@@ -131,6 +165,10 @@ worker_init(struct proxy *px, struct worker *w)
 		w->accept[i].data = w;
 		ev_io_start(w->loop, &w->accept[i]);
 	}
+	ev_timer_init(&w->accept_pause, on_accept_pause, 0.1, 0.);
+	w->accept_pause.data = w;
+	ev_async_init(&w->wake, on_wake);
+	ev_async_start(w->loop, &w->wake);
 	ev_async_init(&w->stop, on_stop);
 	w->stop.data = w;
 	ev_async_start(w->loop, &w->stop);
@@ -140,9 +178,22 @@ worker_init(struct proxy *px, struct worker *w)
 	return 0;
 }
 
+/* A new routing table: every worker runs its check (on_check) soon. */
+static void
+on_table(void *ctx)
+{
+	struct proxy *px = ctx;
+
+	for (size_t i = 0; i < px->n; i++)
+		if (px->workers[i].started)
+			ev_async_send(px->workers[i].w.loop,
+				      &px->workers[i].w.wake);
+}
+
 struct proxy *
 proxy_start(const struct conf *conf, struct listeners *ls,
-	    struct route_holder *routes, char *err, size_t errlen)
+	    struct route_holder *routes, struct alog *alog, char *err,
+	    size_t errlen)
 {
 	struct proxy *px = calloc(1, sizeof(*px));
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -166,6 +217,7 @@ proxy_start(const struct conf *conf, struct listeners *ls,
 	for (size_t i = 0; i < px->n; i++) {
 		struct worker_slot *ws = &px->workers[i];
 
+		ws->w.alog = alog;
 		if (worker_init(px, &ws->w) == -1) {
 			snprintf(err, errlen, "proxy: cannot set up worker %zu",
 				 i);
@@ -181,6 +233,8 @@ proxy_start(const struct conf *conf, struct listeners *ls,
 		}
 		ws->started = true;
 	}
+	routes->on_publish_ctx = px;
+	routes->on_publish = on_table;
 	log_info("proxy: %zu worker%s", px->n, px->n == 1 ? "" : "s");
 	return px;
 }
@@ -190,6 +244,7 @@ proxy_stop(struct proxy *px)
 {
 	if (px == NULL)
 		return;
+	px->routes->on_publish = NULL;
 	for (size_t i = 0; i < px->n; i++) {
 		struct worker_slot *ws = &px->workers[i];
 

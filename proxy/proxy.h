@@ -14,11 +14,13 @@
 struct listeners;
 struct proxy;
 
-/* Starts conf->workers workers (0: one per CPU) on ls. Returns NULL with
- * the reason in err. */
+struct alog;
+
+/* Starts conf->workers workers (0: one per CPU) on ls; requests are
+ * logged to alog when it is not NULL. Returns NULL with the reason. */
 struct proxy *proxy_start(const struct conf *conf, struct listeners *ls,
-			  struct route_holder *routes, char *err,
-			  size_t errlen);
+			  struct route_holder *routes, struct alog *alog,
+			  char *err, size_t errlen);
 
 /* Stops accepting, closes every connection, joins the workers. */
 void proxy_stop(struct proxy *px);

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/alog.h"
 #include "core/log.h"
 #include "policies/passive.h"
 #include "policies/sticky.h"
@@ -148,6 +149,7 @@ flow_reset(struct flow *f, bool keep_input)
 	f->head_done = false;
 	f->body_done = false;
 	f->eof = false;
+	f->sent = 0;
 }
 
 /* Lets go of the node: its connection (kept in the pool when the node
@@ -202,11 +204,45 @@ passive(struct session *s, enum passive_outcome o)
 	atomic_fetch_add(&s->stats->failures, 1);
 }
 
+/*
+ * One access log line for the request being served: time, client,
+ * request line, status, node, bytes to the client, duration. Status 0:
+ * the exchange broke off before an answer.
+ */
+static void
+access_log(struct session *s)
+{
+	char line[700], when[32];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
+	if (!s->in_request)
+		return;
+	s->in_request = false;
+	if (s->w->alog == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line),
+		     "%s.%03ldZ %s \"%s %s HTTP/1.%d\" %d %s %llu %.1fms", when,
+		     ts.tv_nsec / 1000000, s->client_ip, s->method_str, s->path,
+		     s->minor, s->status, s->node[0] ? s->node : "-",
+		     (unsigned long long)s->resp.sent,
+		     (ev_now(s->w->loop) - s->t_start) * 1000.0);
+	if (n > 0)
+		alog_line(s->w->alog, line,
+			  (size_t)n < sizeof(line) ? (size_t)n
+						   : sizeof(line) - 1);
+}
+
 void
 session_close(struct session *s)
 {
 	struct worker *w = s->w;
 
+	access_log(s);
 	release_node(s);
 	ev_io_stop(w->loop, &s->cio);
 	ev_timer_stop(w->loop, &s->timer);
@@ -275,6 +311,7 @@ answer_error(struct session *s, int code, const char *why)
 		      code, reason_of(code), body,
 		      code == 503 ? "Retry-After: 5\r\n" : "");
 
+	s->status = code;
 	iobuf_append(&s->resp.head, head, (size_t)hl, (size_t)hl + 1024);
 	if (s->method != HTTP_M_HEAD)
 		iobuf_append(&s->resp.head, msg, (size_t)body,
@@ -521,6 +558,13 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 
 	s->method = m->method;
 	s->minor = m->minor;
+	s->in_request = true;
+	s->status = 0;
+	s->t_start = ev_now(s->w->loop);
+	snprintf(s->method_str, sizeof(s->method_str), "%.*s",
+		 (int)m->method_str.len, m->method_str.p);
+	snprintf(s->path, sizeof(s->path), "%.*s", (int)m->target.len,
+		 m->target.p);
 	s->client_keep_alive = m->keep_alive;
 	s->upgrade = m->upgrade;
 	s->body_sent = false;
@@ -603,6 +647,7 @@ flow_write(struct flow *f, int fd, SSL *ssl, enum tls_want *want,
 		if (n == -1)
 			return *want != TLS_WANT_NONE ? 0 : -1;
 		f->head_sent += (size_t)n;
+		f->sent += (uint64_t)n;
 	}
 	while (f->fwd > 0) {
 		n = tls_write(fd, ssl, iobuf_data(&f->in), f->fwd, want);
@@ -610,6 +655,7 @@ flow_write(struct flow *f, int fd, SSL *ssl, enum tls_want *want,
 			return *want != TLS_WANT_NONE ? 0 : -1;
 		iobuf_consume(&f->in, (size_t)n);
 		f->fwd -= (size_t)n;
+		f->sent += (uint64_t)n;
 		if (wrote_body != NULL)
 			*wrote_body = true;
 	}
@@ -726,6 +772,7 @@ try_response_head(struct session *s)
 		}
 		passive(s, m->status >= 500 ? PASSIVE_5XX : PASSIVE_OK);
 		s->client_keep_alive = o.keep_alive;
+		s->status = m->status;
 		s->node_keep_alive = m->keep_alive &&
 				     m->framing != HTTP_BODY_CLOSE &&
 				     m->status != 101;
@@ -750,6 +797,7 @@ finish_exchange(struct session *s)
 {
 	bool keep = s->client_keep_alive && !s->req.eof;
 
+	access_log(s);
 	release_node_keep(s, true);
 	flow_reset(&s->resp, false);
 	flow_reset(&s->req, true);

@@ -30,6 +30,8 @@ struct worker {
 	size_t n_accept;
 	ev_io *accept;
 	ev_async stop;
+	ev_async wake;	       /* a new routing table was published */
+	ev_timer accept_pause; /* out of descriptors: accept again later */
 	ev_check quiesce;
 	unsigned long seen_generation;
 	struct session *sessions; /* doubly linked, for closing them */
@@ -37,6 +39,7 @@ struct worker {
 	size_t pool_size;
 	struct http_msg msg; /* scratch for parsing, one at a time */
 	bool stopping;
+	struct alog *alog; /* NULL: no access log */
 };
 
 enum sess_state {
@@ -61,7 +64,8 @@ struct flow {
 	size_t fwd; /* body bytes at the front of in, checked */
 	bool head_done;
 	bool body_done;
-	bool eof; /* the source closed */
+	bool eof;      /* the source closed */
+	uint64_t sent; /* bytes written on, head included */
 };
 
 struct session {
@@ -81,10 +85,15 @@ struct session {
 	int minor;
 	bool client_keep_alive;
 	bool upgrade;
-	bool body_sent;	      /* a byte of the request body went to the node */
-	bool head_timer;      /* the header timeout runs (a request began) */
-	bool half_closed;     /* tunnel: the node was told the client is done */
-	bool reused;	      /* the node connection came from the pool */
+	bool body_sent;	  /* a byte of the request body went to the node */
+	bool head_timer;  /* the header timeout runs (a request began) */
+	bool half_closed; /* tunnel: the node was told the client is done */
+	bool reused;	  /* the node connection came from the pool */
+	bool in_request;  /* a request head was read and not yet logged */
+	int status;	  /* of the answer the client got */
+	double t_start;	  /* when the request head was complete */
+	char method_str[16];
+	char path[256];
 	bool node_keep_alive; /* the node keeps the connection after this */
 	int tries;
 

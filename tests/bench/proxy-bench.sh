@@ -28,6 +28,8 @@ IDLE=${IDLE:-2000}
 WORKERS=${WORKERS:-1 2}
 BACKEND_WORKERS=${BACKEND_WORKERS:-1}
 PY=/usr/bin/python3
+DUR_S=${DURATION%s}
+[[ $DUR_S =~ ^[0-9]+$ ]] || { echo "DURATION is a number of seconds, like 10s" >&2; exit 1; }
 log() { echo "proxy-bench: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -90,7 +92,16 @@ rss_kib() { # PGID -> summed VmRSS (KiB) of the process group
 	done
 	echo "$sum"
 }
-active_opens() { awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "ActiveOpens") c = i; h = 1 } else print $c }' /proc/net/snmp; }
+# counters PREFIX:NAME...: the kernel's TCP counters (/proc/net/snmp, netstat)
+counters() {
+	awk -v want="$*" 'BEGIN { n = split(want, w, " ") }
+		{ p = $1; if (hdr[p] == "") { hdr[p] = $0; next }
+		  split(hdr[p], h, " "); for (i = 2; i <= NF; i++) v[p h[i]] = $i; hdr[p] = "" }
+		END { for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), v[w[i]] + 0; print "" }' \
+		/proc/net/snmp /proc/net/netstat
+}
+COUNTERS="Tcp:ActiveOpens Tcp:RetransSegs TcpExt:ListenOverflows TcpExt:TCPTimeWaitOverflow"
+
 reaped() { # PID: wait for an exited background job and forget it
 	_t_stop_pid "$1" TERM 5
 }
@@ -237,27 +248,33 @@ run_wrk() {
 	if [ "$target" = direct ]; then port=$BP pid=; else port=${PORT[$target]} pid=${PID[$target]}; fi
 	url="http://127.0.0.1:$port/"
 	cmd="wrk -t2 -c$CONNS -d$DURATION --latency $url"
-	o0=$(active_opens)
+	local c0 c1 t0=$SECONDS snap=0
+	read -ra c0 <<<"$(counters $COUNTERS)"
 	bg "wrk-$target-$n-$r" timeout 60 wrk -t2 "-c$CONNS" "-d$DURATION" --latency "$url"
 	wpid=$BG_PID
-	local t=0
 	while kill -0 "$wpid" 2>/dev/null; do
 		if [ -n "$pid" ]; then
 			v=$(rss_kib "$pid")
 			[ "$v" -gt "$peak" ] && peak=$v
 		fi
 		# halfway: what the connections to the backend look like
-		if [ "$t" = 25 ]; then
+		if [ "$snap" = 0 ] && [ $((SECONDS - t0)) -ge $((DUR_S / 2)) ]; then
+			snap=1
 			{
-				echo "=== $target n=$n round=$r: TCP to the backend ($BP), by state"
-				ss -Htan "( dport = :$BP or sport = :$BP )" | awk '{print $1}' | sort | uniq -c
+				echo "=== $target n=$n round=$r, halfway: the backend's TCP sockets by state"
+				echo "connecting side (the proxies' and wrk's, to port $BP):"
+				ss -Htan "( dport = :$BP )" | awk '{print $1}' | sort | uniq -c
+				echo "backend side (port $BP):"
+				ss -Htan "( sport = :$BP )" | awk '{print $1}' | sort | uniq -c
 			} >>"$T/ss.log"
 		fi
-		t=$((t + 1))
 		sleep 0.2
 	done
 	reaped "$wpid"
-	o1=$(active_opens)
+	read -ra c1 <<<"$(counters $COUNTERS)"
+	o0=${c0[0]} o1=${c1[0]}
+	echo "$target n=$n round=$r: connects $((c1[0] - c0[0])) retransmitted segments $((c1[1] - c0[1]))" \
+		"listen overflows $((c1[2] - c0[2])) time-wait overflows $((c1[3] - c0[3]))" >>"$T/tcp.log"
 	out=$T/wrk-$target-$n-$r.log
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	p50=$(awk '$1 == "50%" {print $2}' "$out")
@@ -351,6 +368,7 @@ idle_test() {
 
 # ---------------------------------------------------------------- the runs
 : >"$T/runs"
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$T/idle"
 t_start=$SECONDS
 for n in $WORKERS; do
@@ -405,10 +423,16 @@ for n in $WORKERS; do
 done
 echo
 echo "Backend: nginx, worker_processes $BACKEND_WORKERS, a ${#BODY}-byte body (return 200); machine: $(nproc) cores, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)."
+echo "Load average before the run: $LOAD0 (other work on the machine moves these numbers)."
 echo "Versions: $(haproxy -v | head -1); $("$NGINX" -v 2>&1); $("$T/vigil.bin" -V | head -1)."
+echo
+echo "Kernel TCP counters over all rounds (system-wide, so the wrk clients' own connects are included):"
+awk '{ k = $1 " " $2; c[k] += $5; r[k] += $8; l[k] += $11; tw[k] += $14; if (!(k in seen)) { seen[k] = 1; o[++n] = k } }
+	END { for (i = 1; i <= n; i++) printf "- %s: %d connects, %d retransmitted segments, %d listen overflows, %d time-wait overflows\n",
+		o[i], c[o[i]], r[o[i]], l[o[i]], tw[o[i]] }' "$T/tcp.log"
 for note in "${NOTES[@]}"; do echo "- note: $note"; done
 if [ -n "${BENCH_KEEP:-}" ]; then
-	mkdir -p "$BENCH_KEEP" && cp "$T"/runs "$T"/idle "$T"/ss.log "$T"/vigil-all.log "$T"/wrk-*.log "$BENCH_KEEP"/ 2>/dev/null
+	mkdir -p "$BENCH_KEEP" && cp "$T"/runs "$T"/idle "$T"/ss.log "$T"/tcp.log "$T"/vigil-all.log "$T"/wrk-*.log "$BENCH_KEEP"/ 2>/dev/null
 	log "raw results copied to $BENCH_KEEP"
 fi
 t_done >/dev/null

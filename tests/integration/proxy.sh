@@ -25,7 +25,8 @@ start_vigil() {
 	VIP=$(free_port)
 	ADMIN=$(free_port)
 	cat >"$T/vigil.conf" <<CONF
-vigil = { name = "t"; workers = 2; spool_dir = "$T/spool"; log = { level = "${VIGIL_LOG_LEVEL:-info}"; }; };
+vigil = { name = "t"; workers = 2; spool_dir = "$T/spool"; access_log = "$T/access.log";
+          log = { level = "${VIGIL_LOG_LEVEL:-info}"; }; };
 listen = ( { address = "127.0.0.1:$VIP"; } );
 proxy = { connect_timeout_ms = 500; server_timeout_ms = 5000; };
 cluster = { name = "c"; active_nodes = $active; nodes = ( $nodes ); };
@@ -89,6 +90,30 @@ asyncio.run(main())
 PY
 t_is "$(timeout 20 $PY "$T/ws.py" "ws://127.0.0.1:$VIP/ws" 2>&1)" "echo ok" "WebSocket echo through the VIP"
 
+# A node that leaves the active set takes its tunnels with it: the client
+# learns at once and reconnects to the new active node.
+cat >"$T/ws-held.py" <<'PY'
+import asyncio, sys, time, websockets
+async def main():
+    async with websockets.connect(sys.argv[1]) as ws:
+        await ws.send("hi")
+        await ws.recv()
+        print("open", flush=True)
+        t0 = time.time()
+        try:
+            await asyncio.wait_for(ws.recv(), 15)
+        except websockets.ConnectionClosed:
+            print("closed after %.1f s" % (time.time() - t0))
+asyncio.run(main())
+PY
+bg wsheld timeout 30 $PY "$T/ws-held.py" "ws://127.0.0.1:$VIP/ws"
+t_wait 10 "a WebSocket tunnel to a is open" grep -q open "$T/wsheld.log"
+simctl a standby >/dev/null
+t_wait 10 "a leaves the active set: vigil closes its tunnel" grep -q "closed after" "$T/wsheld.log"
+simctl a running >/dev/null
+# b, the other standby, may have promoted itself meanwhile (vRO does)
+t_wait 10 "a node is active again" active_is 1
+
 # Malformed and smuggling-prone requests: 400, closed, nothing forwarded.
 raw() { # bytes → what vigil answered before closing
 	$PY - "$VIP" "$1" <<'PY'
@@ -110,6 +135,16 @@ t_is "$(raw 'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n')" "HTTP/1.1 400 Ba
 t_is "$(raw 'GET / HTTP/1.1\r\n\r\n')" "HTTP/1.1 400 Bad Request" "no Host: 400"
 t_is "$(raw 'CONNECT 10.0.0.1:22 HTTP/1.1\r\nHost: 10.0.0.1:22\r\n\r\n')" "HTTP/1.1 405 Method Not Allowed" "CONNECT: not an open proxy"
 t_like "$(curl -s -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 40000 /dev/zero | tr '\0' a)" "$(vip /)")" "^431$" "a head over max_header_bytes: 431"
+
+# The access log: one line per request, written by its own thread.
+alog_has() { grep -qE -- "$1" "$T/access.log"; }
+t_wait 5 "access log: a line per request" alog_has '^[0-9T:.-]+Z 127\.0\.0\.1 "GET /hello\?x=1 HTTP/1\.1" 200 a [0-9]+ [0-9.]+ms$'
+t_wait 5 "access log: refused requests too" alog_has '"CONNECT 10\.0\.0\.1:22 HTTP/1\.1" 405 - '
+mv "$T/access.log" "$T/access.log.1"
+kill -HUP "$VIGIL_PID"
+t_wait 5 "SIGHUP reopens the access log (rotation)" test -f "$T/access.log"
+curl -s -o /dev/null "$(vip /after-rotation)"
+t_wait 5 "and new lines go to the new file" alog_has '"GET /after-rotation HTTP/1\.1" 200 [ab] '
 
 # ---------------------------------------------------------------- stickiness
 vigil_stop
