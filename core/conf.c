@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <libconfig.h>
+#include <netdb.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -852,10 +853,39 @@ heartbeat_key(const struct conf_node *n)
 	return n->heartbeat_id ? n->heartbeat_id : n->name;
 }
 
+/*
+ * A node given by host name is resolved when the configuration is loaded,
+ * as HAProxy does without a resolvers section: the proxy connects to the
+ * address found then (and a reload looks again).
+ */
+static void
+resolve_node(struct loader *ld, struct conf_node *n, size_t i)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char err[512];
+	int rc;
+
+	if (n->addr.text == NULL || n->addr.literal)
+		return;
+	rc = getaddrinfo(n->addr.host, n->addr.port, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, sizeof(err), "\"%s\": cannot resolve %s: %s",
+			 n->addr.text, n->addr.host, gai_strerror(rc));
+		error_in_elem(ld, "cluster.nodes", i, n->line, "address", err);
+		return;
+	}
+	memcpy(&n->addr.sa, res->ai_addr, res->ai_addrlen);
+	n->addr.salen = res->ai_addrlen;
+	freeaddrinfo(res);
+}
+
 static void
 validate_nodes(struct loader *ld, struct conf *c)
 {
 	char err[512];
+
+	for (size_t i = 0; i < c->n_nodes; i++)
+		resolve_node(ld, &c->nodes[i], i);
 
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		struct conf_node *n = &c->nodes[i];
