@@ -74,6 +74,7 @@ enum field_flag {
 	F_NONEMPTY = 1 << 1, /* strings and lists must not be empty */
 	F_LITERAL = 1 << 2,  /* FT_ADDR: an IP address, not a host name */
 	F_PRESENCE = 1 << 3, /* FT_GROUP: bool at off says it was written */
+	F_RESTART = 1 << 4, /* applied at start only: no file check on reload */
 };
 
 struct list_desc {
@@ -130,19 +131,19 @@ static const struct field vigil_fields[] = {
 	STR("name", C(name), NULL, 0, check_name),
 	INT("workers", C(workers), 0, 64, 0),
 	STR("user", C(user), NULL, F_NONEMPTY, NULL),
-	STR("spool_dir", C(spool_dir), "/var/lib/vigil", 0,
+	STR("spool_dir", C(spool_dir), "/var/lib/vigil", F_RESTART,
 	    check_spool_dir),
 	INT("drain_timeout_ms", C(drain_timeout_ms), 0, 600000, 30000),
 	GROUP("log", 0, 0, log_fields),
-	STR("access_log", C(access_log), NULL, 0, check_log_file),
+	STR("access_log", C(access_log), NULL, F_RESTART, check_log_file),
 	END,
 };
 
 #define L(m) offsetof(struct conf_listen, m)
 static const struct field listen_tls_fields[] = {
-	STR("certificate", L(certificate), NULL, F_REQUIRED,
+	STR("certificate", L(certificate), NULL, F_REQUIRED | F_RESTART,
 	    check_readable_file),
-	STR("key", L(key), NULL, F_REQUIRED, check_readable_file),
+	STR("key", L(key), NULL, F_REQUIRED | F_RESTART, check_readable_file),
 	END,
 };
 
@@ -321,6 +322,7 @@ static const unsigned channel_allows[] = {
 
 struct loader {
 	const char *file; /* the file named on the command line */
+	bool reload;	  /* skip the file checks of F_RESTART settings */
 	config_t cfg;
 	struct errlist *el;
 };
@@ -663,7 +665,8 @@ load_value(struct loader *ld, const config_setting_t *s, const char *path,
 			return;
 		}
 		*(char **)p = dup_or_oom(ld, str);
-		run_check(ld, s, path, f->check, str);
+		if (!(ld->reload && (f->flags & F_RESTART)))
+			run_check(ld, s, path, f->check, str);
 		return;
 	case FT_STRV:
 		load_strv(ld, s, path, f, base);
@@ -836,8 +839,9 @@ validate_listen(struct loader *ld, struct conf *c)
 					      "address", err);
 			}
 		}
-		/* Files that are not there were reported already. */
-		if (l->tls && l->certificate && l->key &&
+		/* Files that are not there were reported already; a reload
+		 * keeps the listeners it has. */
+		if (!ld->reload && l->tls && l->certificate && l->key &&
 		    check_readable_file(l->certificate, err, sizeof(err)) ==
 			0 &&
 		    check_readable_file(l->key, err, sizeof(err)) == 0 &&
@@ -1043,10 +1047,10 @@ validate(struct loader *ld, struct conf *c)
 			&c->probe_standby_re);
 }
 
-struct conf *
-conf_load(const char *path, struct errlist *el)
+static struct conf *
+load(const char *path, bool reload, struct errlist *el)
 {
-	struct loader ld = { .file = path, .el = el };
+	struct loader ld = { .file = path, .el = el, .reload = reload };
 	size_t before = el->n;
 	struct conf *c = NULL;
 	char dir[PATH_MAX];
@@ -1087,6 +1091,18 @@ out:
 		return NULL;
 	}
 	return c;
+}
+
+struct conf *
+conf_load(const char *path, struct errlist *el)
+{
+	return load(path, false, el);
+}
+
+struct conf *
+conf_reload(const char *path, struct errlist *el)
+{
+	return load(path, true, el);
 }
 
 void

@@ -100,7 +100,7 @@ daemon_reload(struct daemon *d)
 	struct conf *new;
 
 	log_info("reloading %s", d->conf_path);
-	new = conf_load(d->conf_path, &el);
+	new = conf_reload(d->conf_path, &el);
 	if (new == NULL) {
 		for (size_t i = 0; i < el.n; i++)
 			log_error("%s", el.line[i]);

@@ -392,6 +392,32 @@ test_full(void)
 	conf_free(c);
 }
 
+/* A reload skips the file checks of settings it does not apply. */
+static void
+test_reload(void)
+{
+	static const char *const names[] = { "bad-tls-dir.conf",
+					     "bad-tls-garbage.conf",
+					     "bad-spool.conf" };
+
+	for (size_t i = 0; i < 3; i++) {
+		char dst[PATH_MAX + 64];
+		struct errlist el = { 0 };
+		struct conf *c;
+
+		conf_free(load_named(names[i]));
+		snprintf(dst, sizeof(dst), "%s/%s", tmp, names[i]);
+		c = conf_reload(dst, &el);
+		if (!ok(c != NULL,
+			"%s: a reload does not check restart-only "
+			"files",
+			names[i]))
+			dump_errors(&el);
+		conf_free(c);
+		errlist_clear(&el);
+	}
+}
+
 struct addr_case {
 	const char *text;
 	int literal_only;
@@ -508,6 +534,7 @@ main(void)
 	test_files();
 	test_defaults();
 	test_full();
+	test_reload();
 	test_addr();
 
 	char cmd[PATH_MAX + 16];
