@@ -146,6 +146,7 @@ struct conf {
 	/* health.heartbeat; enabled == false: probes alone decide */
 	bool heartbeat_enabled;
 	char *heartbeat_conninfo;
+	char *heartbeat_connect; /* conninfo with hostaddr= for host names */
 	char *heartbeat_query;
 	int heartbeat_interval_ms;
 	int heartbeat_failover_heartbeats;

@@ -6,7 +6,9 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <libconfig.h>
+#include <libpq-fe.h>
 #include <netdb.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -1018,6 +1020,77 @@ compile_pattern(struct loader *ld, const char *path, const char *pattern,
 		error_at_path(ld, path, "%s", err);
 }
 
+/*
+ * libpq resolves host names synchronously, which would stall the main loop
+ * (probes, admin, signals) whenever DNS is slow. Names are resolved here,
+ * when the configuration is loaded, and handed to libpq as hostaddr= (the
+ * names stay as host= for TLS and .pgpass), as for nodes.
+ */
+static void
+resolve_conninfo(struct loader *ld, struct conf *c)
+{
+	PQconninfoOption *opts, *o;
+	const char *host = NULL, *hostaddr = NULL;
+	char addrs[1024] = "", err[512];
+	size_t off = 0;
+
+	if (!c->heartbeat_enabled || c->heartbeat_conninfo == NULL)
+		return;
+	opts = PQconninfoParse(c->heartbeat_conninfo, NULL);
+	if (opts == NULL)
+		return; /* reported by check_conninfo */
+	for (o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+	}
+	if (host == NULL || *host == '\0' ||
+	    (hostaddr != NULL && *hostaddr != '\0')) {
+		c->heartbeat_connect = dup_or_oom(ld, c->heartbeat_conninfo);
+		goto out;
+	}
+	for (const char *p = host; *p && off < sizeof(addrs);) {
+		size_t n = strcspn(p, ",");
+		char name[256], num[256] = "";
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+		struct in6_addr tmp6;
+		int rc;
+
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if (name[0] != '/' && name[0] != '@' &&
+		    inet_pton(AF_INET, name, &tmp6) != 1 &&
+		    inet_pton(AF_INET6, name, &tmp6) != 1) {
+			rc = getaddrinfo(name, NULL, &hints, &res);
+			if (rc != 0) {
+				snprintf(err, sizeof(err),
+					 "cannot resolve %s: %s", name,
+					 gai_strerror(rc));
+				error_at_path(ld, "health.heartbeat.conninfo",
+					      "%s", err);
+				goto out;
+			}
+			getnameinfo(res->ai_addr, res->ai_addrlen, num,
+				    sizeof(num), NULL, 0, NI_NUMERICHOST);
+			freeaddrinfo(res);
+		} else if (name[0] != '/' && name[0] != '@') {
+			snprintf(num, sizeof(num), "%s", name);
+		}
+		off += (size_t)snprintf(addrs + off, sizeof(addrs) - off,
+					"%s%s", off ? "," : "", num);
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (asprintf(&c->heartbeat_connect, "%s hostaddr='%s'",
+		     c->heartbeat_conninfo, addrs) == -1) {
+		c->heartbeat_connect = NULL;
+		errlist_add(ld->el, "%s: out of memory", ld->file);
+	}
+out:
+	PQconninfoFree(opts);
+}
+
 static void
 validate(struct loader *ld, struct conf *c)
 {
@@ -1031,6 +1104,7 @@ validate(struct loader *ld, struct conf *c)
 	}
 	validate_listen(ld, c);
 	validate_nodes(ld, c);
+	resolve_conninfo(ld, c);
 	validate_channels(ld, c);
 
 	if (c->probe_timeout_ms > c->probe_interval_ms)
@@ -1113,6 +1187,7 @@ conf_free(struct conf *c)
 	free_fields(root_fields, c);
 	pcre2_code_free(c->probe_running_re);
 	pcre2_code_free(c->probe_standby_re);
+	free(c->heartbeat_connect);
 	free(c->file);
 	free(c);
 }

@@ -342,7 +342,7 @@ on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 hb_connect(struct heartbeat *hb)
 {
-	hb->pg = PQconnectStart(hb->conf->heartbeat_conninfo);
+	hb->pg = PQconnectStart(hb->conf->heartbeat_connect);
 	if (hb->pg == NULL) {
 		hb_fail(hb, "cannot connect", "out of memory");
 		return;

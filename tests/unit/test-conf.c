@@ -366,6 +366,10 @@ test_full(void)
 	is_int(c->probe_expect_status, 204, "expect_status");
 	ok(!c->probe_tls_verify, "tls_verify off");
 	ok(c->heartbeat_enabled, "heartbeat on");
+	is_str(c->heartbeat_connect,
+	       "host=127.0.0.1 port=5432 dbname=vco user=vigil_ro "
+	       "hostaddr='127.0.0.1'",
+	       "libpq gets hostaddr=, so it never resolves on the loop");
 	is_int(conf_failover_timeout_ms(c), 1000, "200 ms × 5");
 	is_int(c->passive_consecutive_failures, 4, "passive failures");
 	is_int(c->n_channels, 4, "four channels");
@@ -389,6 +393,22 @@ test_full(void)
 	ok(c->restart_dry_run, "dry_run");
 	ok(c->admin_enabled, "admin listener");
 	is_str(c->admin_addr.text, "127.0.0.1:9090", "admin address");
+	conf_free(c);
+}
+
+static void
+test_conninfo_names(void)
+{
+	struct conf *c = load_named("good-conninfo-names.conf");
+
+	if (!ok(c != NULL, "conninfo with host names loads"))
+		return;
+	ok(strstr(c->heartbeat_connect, "hostaddr='127.0.0.1,,10.1.2.3'") !=
+		   NULL ||
+	       strstr(c->heartbeat_connect, "hostaddr='::1,,10.1.2.3'") != NULL,
+	   "localhost resolved, the socket folder left to libpq, the address "
+	   "kept: %s",
+	   c->heartbeat_connect);
 	conf_free(c);
 }
 
@@ -535,6 +555,7 @@ main(void)
 	test_defaults();
 	test_full();
 	test_reload();
+	test_conninfo_names();
 	test_addr();
 
 	char cmd[PATH_MAX + 16];
