@@ -118,6 +118,14 @@ struct curlev *
 curlev_new(struct ev_loop *loop)
 {
 	struct curlev *ce = calloc(1, sizeof(*ce));
+	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+
+	/* Without an asynchronous resolver, probing a node by host name
+	 * would stall the loop on every connection. */
+	if (!(v->features & CURL_VERSION_ASYNCHDNS))
+		log_warn("libcurl %s resolves names synchronously: give nodes "
+			 "by IP address",
+			 v->version);
 
 	if (ce == NULL)
 		return NULL;
@@ -141,10 +149,13 @@ curlev_free(struct curlev *ce)
 {
 	if (ce == NULL)
 		return;
-	ev_timer_stop(ce->loop, &ce->timer);
 	/* The owners removed their transfers (curlev_remove), which made
-	 * curl hand back every socket through socket_cb(REMOVE). */
+	 * curl hand back every socket through socket_cb(REMOVE); nothing
+	 * may call back into ce while it goes. */
+	curl_multi_setopt(ce->multi, CURLMOPT_SOCKETFUNCTION, NULL);
+	curl_multi_setopt(ce->multi, CURLMOPT_TIMERFUNCTION, NULL);
 	curl_multi_cleanup(ce->multi);
+	ev_timer_stop(ce->loop, &ce->timer);
 	free(ce);
 }
 

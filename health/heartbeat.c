@@ -219,7 +219,7 @@ hb_read(struct heartbeat *hb)
 		for (char *p = err; *p; p++)
 			if (*p == '\n')
 				*p = ' ';
-		log_error("heartbeat query: %s", err);
+		/* set_source logs it once, when it starts: not every poll. */
 		set_source(hb, false, err);
 	} else {
 		hb->backoff = RETRY_MIN_S;

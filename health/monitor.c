@@ -334,6 +334,9 @@ on_rows(void *ctx, const struct hb_row *rows, size_t n)
 
 		if (mn == NULL)
 			continue; /* a node vigil does not front */
+		/* Several rows for one node: its latest beat counts. */
+		if (mn->hb_row && rows[i].age_ms >= mn->hb_age_ms)
+			continue;
 		mn->hb_row = true;
 		mn->hb_age_ms = rows[i].age_ms;
 		mn->hb_polled = now;

@@ -155,7 +155,7 @@ cluster q1:running:1
 t_wait 10 "q1 running" state_is q1 running
 sed -i 's/^  heartbeat = { conninfo = /  heartbeat = { query = "SELECT node, beat, 1 FROM vigil_heartbeat"; conninfo = /' "$T/vigil.conf"
 kill -HUP "$VIGIL_PID"
-t_wait 5 "a query with three columns is reported" log_has "heartbeat query: the query must return 2 columns \(node, age_ms\), not 3"
+t_wait 5 "a query with three columns is reported" log_has "heartbeat database: the query must return 2 columns \(node, age_ms\), not 3"
 t_wait 5 "and the source is down" log_has "event heartbeat_source_down"
 sleep 1.5
 t_is "$(status q1 state)" running "the node stays running (evidence unknown, not stale)"
