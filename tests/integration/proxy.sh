@@ -12,6 +12,9 @@ pg_start || t_skip_all "no PostgreSQL server to test against"
 PY=/usr/bin/python3
 
 TIM=(--interval-ms 200 --failover-heartbeats 5 --startup-ms 300 --db-loss-standby-ms 0)
+# An IPv6 listener too, where this machine has IPv6 on loopback.
+HAVE_V6=
+$PY -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null && HAVE_V6=1
 VIP=
 ADMIN=
 
@@ -23,12 +26,15 @@ start_vigil() {
 		nodes+="${nodes:+,}{ name = \"$n\"; address = \"127.0.0.1:$(sim_port "$n")\"; }"
 	done
 	VIP=$(free_port)
+	VIP6=$(free_port)
 	ADMIN=$(free_port)
+	LISTEN6=
+	[ -n "$HAVE_V6" ] && LISTEN6=", { address = \"[::1]:$VIP6\"; }"
 	cat >"$T/vigil.conf" <<CONF
 vigil = { name = "t"; workers = 2; spool_dir = "$T/spool"; access_log = "$T/access.log";
           log = { level = "${VIGIL_LOG_LEVEL:-info}"; }; };
-listen = ( { address = "127.0.0.1:$VIP"; } );
-proxy = { connect_timeout_ms = 500; server_timeout_ms = 5000; };
+listen = ( { address = "127.0.0.1:$VIP"; }$LISTEN6 );
+proxy = { connect_timeout_ms = 500; server_timeout_ms = 2000; };
 cluster = { name = "c"; active_nodes = $active; nodes = ( $nodes ); };
 health = {
   probe = { interval_ms = 200; timeout_ms = 200; rise = 1; fall = 2;
@@ -67,6 +73,14 @@ t_ok "connections to the node are reused (now $conns open)" test "$conns" -ge 1 
 
 t_is "$(curl -s -w '%{num_connects}' -o /dev/null "$(vip /1)" -o /dev/null "$(vip /2)" -o /dev/null "$(vip /3)")" "100" "keep-alive: three requests, one connection"
 t_is "$(curl -s -0 "$(vip /old)")" "a GET /old" "HTTP/1.0 client"
+if [ -n "$HAVE_V6" ]; then
+	t_is "$(curl -s -g "http://[::1]:$VIP6/v6")" "a GET /v6" "an IPv6 listener"
+else
+	t_skip "an IPv6 listener" "no IPv6 on loopback here"
+fi
+code=$(curl -s -o "$T/b504" -w '%{http_code}' "$(vip /slow?ms=4000)")
+t_is "$code" 504 "a node silent past server_timeout_ms: 504"
+t_like "$(cat "$T/b504")" "^504 Gateway Timeout: " "with a body that says which"
 t_like "$(curl -s -0 -D - -o /dev/null "$(vip /old)")" "Connection: close" "HTTP/1.0 without keep-alive is closed"
 head -c 300000 /dev/urandom >"$T/body"
 t_like "$(curl -s -H 'Transfer-Encoding: chunked' --data-binary @"$T/body" "$(vip /up)")" "body-bytes=300000" "chunked upload"
