@@ -100,7 +100,7 @@ counters() {
 		END { for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), v[w[i]] + 0; print "" }' \
 		/proc/net/snmp /proc/net/netstat
 }
-COUNTERS="Tcp:ActiveOpens Tcp:RetransSegs TcpExt:ListenOverflows TcpExt:TCPTimeWaitOverflow"
+COUNTERS="Tcp:ActiveOpens Tcp:RetransSegs TcpExt:ListenOverflows TcpExt:TCPTimeWaitOverflow TcpExt:TCPLossProbes TcpExt:TCPTimeouts"
 
 reaped() { # PID: wait for an exited background job and forget it
 	_t_stop_pid "$1" TERM 5
@@ -266,6 +266,10 @@ run_wrk() {
 				ss -Htan "( dport = :$BP )" | awk '{print $1}' | sort | uniq -c
 				echo "backend side (port $BP):"
 				ss -Htan "( sport = :$BP )" | awk '{print $1}' | sort | uniq -c
+				echo "sockets that retransmitted (sender local address -> peer, total retransmits):"
+				ss -Htin "( sport = :$BP or dport = :$BP or sport = :$port or dport = :$port )" |
+					awk '/^[A-Z]/ { s = $4 " -> " $5; next } match($0, /retrans:[0-9]+\/[0-9]+/) {
+						split(substr($0, RSTART + 8, RLENGTH - 8), r, "/"); if (r[2] > 0) print "  " s, r[2] }' | head -20
 			} >>"$T/ss.log"
 		fi
 		sleep 0.2
@@ -274,7 +278,8 @@ run_wrk() {
 	read -ra c1 <<<"$(counters $COUNTERS)"
 	o0=${c0[0]} o1=${c1[0]}
 	echo "$target n=$n round=$r: connects $((c1[0] - c0[0])) retransmitted segments $((c1[1] - c0[1]))" \
-		"listen overflows $((c1[2] - c0[2])) time-wait overflows $((c1[3] - c0[3]))" >>"$T/tcp.log"
+		"listen overflows $((c1[2] - c0[2])) time-wait overflows $((c1[3] - c0[3]))" \
+		"tail loss probes $((c1[4] - c0[4])) retransmission timeouts $((c1[5] - c0[5]))" >>"$T/tcp.log"
 	out=$T/wrk-$target-$n-$r.log
 	rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
 	p50=$(awk '$1 == "50%" {print $2}' "$out")
@@ -427,9 +432,11 @@ echo "Load average before the run: $LOAD0 (other work on the machine moves these
 echo "Versions: $(haproxy -v | head -1); $("$NGINX" -v 2>&1); $("$T/vigil.bin" -V | head -1)."
 echo
 echo "Kernel TCP counters over all rounds (system-wide, so the wrk clients' own connects are included):"
-awk '{ k = $1 " " $2; c[k] += $5; r[k] += $8; l[k] += $11; tw[k] += $14; if (!(k in seen)) { seen[k] = 1; o[++n] = k } }
-	END { for (i = 1; i <= n; i++) printf "- %s: %d connects, %d retransmitted segments, %d listen overflows, %d time-wait overflows\n",
-		o[i], c[o[i]], r[o[i]], l[o[i]], tw[o[i]] }' "$T/tcp.log"
+awk '{ k = $1 " " $2; c[k] += $5; r[k] += $8; l[k] += $11; tw[k] += $14; tlp[k] += $18; rto[k] += $21
+	if (!(k in seen)) { seen[k] = 1; o[++n] = k } }
+	END { for (i = 1; i <= n; i++) { k = o[i]
+		printf "- %s: %d connects, %d retransmitted segments (%d tail loss probes, %d timeouts), %d listen overflows, %d time-wait overflows\n",
+			k, c[k], r[k], tlp[k], rto[k], l[k], tw[k] } }' "$T/tcp.log"
 for note in "${NOTES[@]}"; do echo "- note: $note"; done
 if [ -n "${BENCH_KEEP:-}" ]; then
 	mkdir -p "$BENCH_KEEP" && cp "$T"/runs "$T"/idle "$T"/ss.log "$T"/tcp.log "$T"/vigil-all.log "$T"/wrk-*.log "$BENCH_KEEP"/ 2>/dev/null

@@ -220,6 +220,8 @@ done
 t_diag "keep-alive GETs while a node was killed: $total_ok ok, $total_err errors"
 t_is "$total_err" 0 "a node killed with SIGKILL under load: no client error"
 t_ok "and requests flowed" test "$total_ok" -gt 100
+t_ok "the proxy's own errors (passive evidence) ejected b" \
+	grep -q "node b: ejected from routing for 10000 ms" "$T/vigil.log"
 
 # ---------------------------------------------------------------- no node
 simctl a standby >/dev/null
