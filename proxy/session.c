@@ -73,6 +73,23 @@ watch(struct session *s, ev_io *io, int fd, int events)
 	ev_io_start(s->w->loop, io);
 }
 
+/*
+ * Bytes moved during an exchange or a tunnel: the idle timeout starts
+ * again (ev_timer_again: no heap work on the hot path when the timer
+ * runs already).
+ */
+static void
+activity(struct session *s)
+{
+	if (s->state != SS_TUNNEL && s->state != SS_EXCHANGE)
+		return;
+	s->timer.repeat = (s->state == SS_TUNNEL
+				   ? settings(s)->tunnel_idle_timeout_ms
+				   : settings(s)->server_timeout_ms) /
+			  1000.0;
+	ev_timer_again(s->w->loop, &s->timer);
+}
+
 static bool
 flow_pending(const struct flow *f)
 {
@@ -962,10 +979,7 @@ on_client(struct ev_loop *loop, ev_io *w, int revents)
 			session_close(s);
 			return;
 		}
-		if (s->state == SS_TUNNEL || s->state == SS_EXCHANGE)
-			set_timer(s, s->state == SS_TUNNEL
-					 ? settings(s)->tunnel_idle_timeout_ms
-					 : settings(s)->server_timeout_ms);
+		activity(s);
 	}
 	if (advance(s))
 		update_io(s);
@@ -1024,9 +1038,7 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 		    flow_read(&s->resp, s->sfd, s->sssl, &s->swant, buf_cap(s));
 		if (rc == -1)
 			s->resp.eof = true;
-		set_timer(s, s->state == SS_TUNNEL
-				 ? settings(s)->tunnel_idle_timeout_ms
-				 : settings(s)->server_timeout_ms);
+		activity(s);
 	}
 	if (advance(s))
 		update_io(s);
