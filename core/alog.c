@@ -23,13 +23,13 @@ struct alog {
 	char *path;
 	int fd;
 	pthread_t thread;
-	pthread_mutex_t wlock; /* the fd, while a batch is written to it */
 	pthread_mutex_t lock;
 	pthread_cond_t more;
 	char *buf; /* filled by workers */
 	size_t len;
 	char *spare; /* written by the thread */
 	unsigned long dropped;
+	bool reopen; /* asked by SIGHUP; done by the writer, never the loop */
 	bool stop;
 };
 
@@ -49,6 +49,16 @@ write_all(int fd, const char *p, size_t len)
 	}
 }
 
+static int
+open_log(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+	if (fd == -1)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
 static void *
 writer(void *arg)
 {
@@ -56,8 +66,26 @@ writer(void *arg)
 
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
-		while (a->len == 0 && !a->stop)
+		while (a->len == 0 && !a->stop && !a->reopen)
 			pthread_cond_wait(&a->more, &a->lock);
+		if (a->reopen) {
+			char err[512];
+			int fd;
+
+			a->reopen = false;
+			pthread_mutex_unlock(&a->lock);
+			fd = open_log(a->path, err, sizeof(err));
+			if (fd == -1) {
+				log_error("access log: %s; still writing the "
+					  "old file",
+					  err);
+			} else {
+				close(a->fd);
+				a->fd = fd;
+			}
+			pthread_mutex_lock(&a->lock);
+			continue;
+		}
 		if (a->len == 0 && a->stop)
 			break;
 		char *full = a->buf;
@@ -68,9 +96,7 @@ writer(void *arg)
 		a->len = 0;
 		a->dropped = 0;
 		pthread_mutex_unlock(&a->lock);
-		pthread_mutex_lock(&a->wlock);
-		write_all(a->fd, full, len);
-		pthread_mutex_unlock(&a->wlock);
+		write_all(a->fd, full, len); /* only this thread uses fd */
 		if (dropped > 0)
 			log_warn("access log: %lu lines dropped (the disk "
 				 "did not keep up)",
@@ -80,16 +106,6 @@ writer(void *arg)
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;
-}
-
-static int
-open_log(const char *path, char *err, size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-
-	if (fd == -1)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	return fd;
 }
 
 struct alog *
@@ -112,7 +128,6 @@ alog_open(const char *path, char *err, size_t errlen)
 	if (a->fd == -1)
 		goto fail;
 	pthread_mutex_init(&a->lock, NULL);
-	pthread_mutex_init(&a->wlock, NULL);
 	pthread_cond_init(&a->more, NULL);
 	if (pthread_create(&a->thread, NULL, writer, a) != 0) {
 		snprintf(err, errlen, "access log: cannot start its thread");
@@ -143,19 +158,13 @@ alog_line(struct alog *a, const char *line, size_t len)
 	pthread_mutex_unlock(&a->lock);
 }
 
-int
-alog_reopen(struct alog *a, char *err, size_t errlen)
+void
+alog_reopen(struct alog *a)
 {
-	int fd = open_log(a->path, err, errlen), old;
-
-	if (fd == -1)
-		return -1;
-	pthread_mutex_lock(&a->wlock);
-	old = a->fd;
-	a->fd = fd;
-	pthread_mutex_unlock(&a->wlock);
-	close(old);
-	return 0;
+	pthread_mutex_lock(&a->lock);
+	a->reopen = true;
+	pthread_cond_signal(&a->more);
+	pthread_mutex_unlock(&a->lock);
 }
 
 void
@@ -170,7 +179,6 @@ alog_close(struct alog *a)
 	pthread_join(a->thread, NULL);
 	close(a->fd);
 	pthread_mutex_destroy(&a->lock);
-	pthread_mutex_destroy(&a->wlock);
 	pthread_cond_destroy(&a->more);
 	free(a->path);
 	free(a->buf);

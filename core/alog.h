@@ -17,9 +17,9 @@ struct alog *alog_open(const char *path, char *err, size_t errlen);
 /* Queues one line (a newline is added). Safe from any thread. */
 void alog_line(struct alog *a, const char *line, size_t len);
 
-/* Opens the file again (after rotation). Returns 0, or -1 with err (the
- * old file stays in use). */
-int alog_reopen(struct alog *a, char *err, size_t errlen);
+/* Asks the writer to open the file again (after rotation); the writer
+ * logs a failure and keeps the old file. Never waits for the disk. */
+void alog_reopen(struct alog *a);
 
 /* Writes what is queued, stops the writer, closes the file. */
 void alog_close(struct alog *a);

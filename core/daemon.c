@@ -163,8 +163,8 @@ daemon_reload(struct daemon *d)
 	sticky_key_wipe(&key);
 	log_setup(new->log_level, new->log_target);
 	/* SIGHUP also reopens the access log, for rotation. */
-	if (d->alog != NULL && alog_reopen(d->alog, err, sizeof(err)) == -1)
-		log_error("access log: %s; still writing the old file", err);
+	if (d->alog != NULL)
+		alog_reopen(d->alog);
 	log_info("configuration reloaded");
 	struct policy_event ev = {
 		.kind = EVENT_CONFIG_RELOADED,

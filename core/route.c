@@ -140,6 +140,15 @@ route_publish(struct route_holder *h, struct route_table *t)
 		h->on_publish(h->on_publish_ctx);
 }
 
+bool
+route_has_node(const struct route_table *t, const char *node)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (strcmp(t->nodes[i].name, node) == 0)
+			return true;
+	return false;
+}
+
 void
 route_collect(struct route_holder *h)
 {

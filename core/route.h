@@ -104,6 +104,9 @@ int route_node_set(struct route_node *rn, const struct conf_node *node,
 /* Main loop: publish t (the holder owns it); the previous table retires. */
 void route_publish(struct route_holder *h, struct route_table *t);
 
+/* True when t routes to node (NULL t: false). */
+bool route_has_node(const struct route_table *t, const char *node);
+
 /* Main loop: free retired tables no reader can still see. */
 void route_collect(struct route_holder *h);
 

@@ -31,15 +31,6 @@ struct proxy {
 	} * workers;
 };
 
-static bool
-node_routable(const struct route_table *t, const char *node)
-{
-	for (size_t i = 0; t != NULL && i < t->n; i++)
-		if (strcmp(t->nodes[i].name, node) == 0)
-			return true;
-	return false;
-}
-
 /*
  * After each loop iteration: when the table changed, close the tunnels
  * and idle keep-alive clients of nodes that left it, so their clients
@@ -59,7 +50,7 @@ on_check(struct ev_loop *loop, ev_check *c, int revents)
 		pool_prune(w, t);
 		for (; s != NULL; s = next) {
 			next = s->next;
-			if (s->node[0] == '\0' || node_routable(t, s->node))
+			if (s->node[0] == '\0' || route_has_node(t, s->node))
 				continue;
 			if (s->state == SS_TUNNEL ||
 			    (s->state == SS_HEAD && iobuf_len(&s->req.in) == 0))

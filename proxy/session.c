@@ -83,10 +83,10 @@ activity(struct session *s)
 {
 	if (s->state != SS_TUNNEL && s->state != SS_EXCHANGE)
 		return;
-	s->timer.repeat = (s->state == SS_TUNNEL
-				   ? settings(s)->tunnel_idle_timeout_ms
+	s->timer.repeat =
+	    (s->state == SS_TUNNEL ? settings(s)->tunnel_idle_timeout_ms
 				   : settings(s)->server_timeout_ms) /
-			  1000.0;
+	    1000.0;
 	ev_timer_again(s->w->loop, &s->timer);
 }
 
@@ -174,7 +174,12 @@ flow_reset(struct flow *f, bool keep_input)
 static void
 release_node_keep(struct session *s, bool keep)
 {
-	if (keep && s->sfd != -1 && s->node_keep_alive && !s->resp.eof) {
+	/* Pooled only in step with the node: nothing left unread of it,
+	 * and a node still routable. */
+	if (keep && s->sfd != -1 && s->node_keep_alive && !s->resp.eof &&
+	    iobuf_len(&s->resp.in) == 0 &&
+	    (s->sssl == NULL || SSL_pending(s->sssl) == 0) &&
+	    route_has_node(route_read(s->w->routes, s->w->reader), s->node)) {
 		ev_io_stop(s->w->loop, &s->sio);
 		pool_put(s->w, s->node, &s->sa, s->sfd, s->sssl);
 		s->sfd = -1;
@@ -263,11 +268,9 @@ session_close(struct session *s)
 	release_node(s);
 	ev_io_stop(w->loop, &s->cio);
 	ev_timer_stop(w->loop, &s->timer);
-	if (s->cssl != NULL) {
-		if (s->state != SS_HANDSHAKE)
-			SSL_shutdown(s->cssl); /* close_notify, best effort */
-		SSL_free(s->cssl);
-	}
+	/* close_notify went out on clean ends (close_write); after an
+	 * error OpenSSL must not be asked to send anything. */
+	SSL_free(s->cssl);
 	close(s->cfd);
 	flow_reset(&s->req, false);
 	flow_reset(&s->resp, false);
@@ -318,6 +321,18 @@ answer_error(struct session *s, int code, const char *why)
 	int body, hl;
 
 	log_debug("proxy: %s: %d %s", s->client_ip, code, why);
+	if (s->resp.head_done || s->resp.head_sent > 0) {
+		/* The client is inside an answer already: no second one can
+		 * follow. End the connection (the client sees it cut). */
+		s->status = 0;
+		release_node(s);
+		flow_reset(&s->resp, false);
+		flow_reset(&s->req, false);
+		shutdown(s->cfd, SHUT_RDWR);
+		s->state = SS_CLOSING;
+		set_timer(s, (int)(CLOSING_LINGER_S * 1000));
+		return;
+	}
 	release_node(s);
 	flow_reset(&s->resp, false);
 	body = snprintf(msg, sizeof(msg), "%d %s: %s\n", code, reason_of(code),
@@ -334,7 +349,8 @@ answer_error(struct session *s, int code, const char *why)
 		iobuf_append(&s->resp.head, msg, (size_t)body,
 			     (size_t)hl + 1024);
 	s->state = SS_CLOSING;
-	set_timer(s, settings(s)->client_idle_timeout_ms);
+	/* Time to deliver the answer, but an fd is not held for long. */
+	set_timer(s, settings(s)->client_header_timeout_ms);
 }
 
 /* Fills addr bytes of the client for the rendezvous hash. */
@@ -520,7 +536,10 @@ static void
 connect_node(struct session *s)
 {
 	s->tries++;
-	if (s->salen != 0 &&
+	/* Only an idempotent request may ride a pooled connection: if the
+	 * node closed it meanwhile, the request is sent again (HAProxy's
+	 * "http-reuse safe"). */
+	if (s->salen != 0 && http_method_idempotent(s->method) &&
 	    pool_get(s->w, s->node, &s->sa, &s->sfd, &s->sssl)) {
 		s->reused = true;
 		connected(s);
@@ -575,6 +594,7 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 
 	s->method = m->method;
 	s->minor = m->minor;
+	s->node[0] = '\0';
 	s->in_request = true;
 	s->status = 0;
 	s->t_start = ev_now(s->w->loop);
@@ -790,7 +810,8 @@ try_response_head(struct session *s)
 		passive(s, m->status >= 500 ? PASSIVE_5XX : PASSIVE_OK);
 		s->client_keep_alive = o.keep_alive;
 		s->status = m->status;
-		s->node_keep_alive = m->keep_alive &&
+		/* An HTTP/1.0 client's request went with Connection: close. */
+		s->node_keep_alive = m->keep_alive && s->minor > 0 &&
 				     m->framing != HTTP_BODY_CLOSE &&
 				     m->status != 101;
 		iobuf_consume(&s->resp.in, (size_t)n);
@@ -808,6 +829,17 @@ try_response_head(struct session *s)
 	}
 }
 
+/* Our side of the client connection is done: TLS close_notify first (so
+ * a body that ends with the connection is not mistaken for a cut one),
+ * then FIN. */
+static void
+close_write(struct session *s)
+{
+	if (s->cssl != NULL)
+		SSL_shutdown(s->cssl); /* best effort: one try, no waiting */
+	shutdown(s->cfd, SHUT_WR);
+}
+
 /* The exchange is over: keep the client for its next request, or close. */
 static void
 finish_exchange(struct session *s)
@@ -816,10 +848,12 @@ finish_exchange(struct session *s)
 
 	access_log(s);
 	release_node_keep(s, true);
+	s->method = HTTP_M_OTHER; /* an error answer now has a body */
+	s->minor = 1;
 	flow_reset(&s->resp, false);
 	flow_reset(&s->req, true);
 	if (!keep) {
-		shutdown(s->cfd, SHUT_WR);
+		close_write(s);
 		s->state = SS_CLOSING;
 		set_timer(s, (int)(CLOSING_LINGER_S * 1000));
 		return;
@@ -888,6 +922,7 @@ advance(struct session *s)
 				continue;
 			err.status = 502;
 			if (flow_scan(&s->resp, &err) == -1) {
+				s->status = 0; /* the answer broke off */
 				session_close(s);
 				return false;
 			}
@@ -912,6 +947,7 @@ advance(struct session *s)
 						     "connection");
 				return true;
 			}
+			s->status = 0; /* the answer broke off */
 			session_close(s);
 			return false;
 		case SS_TUNNEL:
@@ -958,7 +994,7 @@ on_client(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		if (s->state == SS_CLOSING && !flow_pending(&s->resp))
-			shutdown(s->cfd, SHUT_WR);
+			close_write(s);
 	}
 	if (revents & EV_READ) {
 		if (s->state == SS_CLOSING) {
@@ -989,7 +1025,6 @@ static void
 on_server(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct session *s = w->data;
-	bool wrote_body = false;
 	int err = 0, rc;
 	socklen_t len = sizeof(err);
 
@@ -1016,7 +1051,7 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (revents & EV_WRITE) {
 		if (flow_write(&s->req, s->sfd, s->sssl, &s->swant,
-			       &wrote_body) == -1) {
+			       &s->body_sent) == -1) {
 			if (s->reused && !s->body_sent && !s->resp.head_done) {
 				reconnect_fresh(s);
 				update_io(s);
@@ -1030,8 +1065,6 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 			session_close(s);
 			return;
 		}
-		if (wrote_body)
-			s->body_sent = true;
 	}
 	if (revents & EV_READ) {
 		rc =
@@ -1069,6 +1102,7 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 			answer_error(s, 504, "the node did not answer in time");
 			break;
 		}
+		s->status = 0; /* the answer broke off */
 		session_close(s);
 		return;
 	case SS_TUNNEL:

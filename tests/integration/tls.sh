@@ -47,6 +47,27 @@ head -c 200000 /dev/urandom >"$T/body"
 t_like "$(curl -s --cacert "$T/vip.pem" --data-binary @"$T/body" "https://127.0.0.1:$VIP/up")" "body-bytes=200000" "an upload over TLS on both sides"
 t_is "$(curl -s --cacert "$T/vip.pem" "https://127.0.0.1:$VIP/big?bytes=3000000" | wc -c)" 3000000 "a 3 MB answer over TLS on both sides"
 
+# A connection vigil closes ends with close_notify: a client that refuses
+# truncated TLS streams reads the whole answer of an HTTP/1.0 request.
+cat >"$T/notify.py" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5),
+                    server_hostname="127.0.0.1", suppress_ragged_eofs=False)
+s.sendall(b"GET /n HTTP/1.0\r\n\r\n")
+data = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    print("clean", data.split(b"\r\n")[0].decode())
+except ssl.SSLEOFError:
+    print("truncated")
+PY
+t_is "$($PY "$T/notify.py" "$VIP" "$T/vip.pem")" "clean HTTP/1.1 200 OK" "vigil ends TLS connections with close_notify"
+
 # Garbage instead of a handshake, and a handshake cut half-way.
 $PY - "$VIP" <<'PY'
 import socket, sys
