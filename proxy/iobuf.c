@@ -9,11 +9,58 @@
 
 #include "proxy/iobuf.h"
 
+/*
+ * Buffers come and go with every exchange; a few are kept per thread for
+ * the next one, so the hot path rarely reaches malloc (and memory stays
+ * with the worker that uses it).
+ */
+#define CACHE_MAX 32
+
+static _Thread_local struct {
+	size_t n;
+	struct {
+		char *p;
+		size_t cap;
+	} b[CACHE_MAX];
+} cache;
+
+static char *
+cache_get(size_t cap)
+{
+	for (size_t i = cache.n; i-- > 0;) {
+		if (cache.b[i].cap != cap)
+			continue;
+		char *p = cache.b[i].p;
+
+		cache.b[i] = cache.b[--cache.n];
+		return p;
+	}
+	return malloc(cap);
+}
+
+static void
+cache_put(char *p, size_t cap)
+{
+	if (cache.n < CACHE_MAX) {
+		cache.b[cache.n].p = p;
+		cache.b[cache.n++].cap = cap;
+	} else {
+		free(p);
+	}
+}
+
+void
+iobuf_cache_drain(void)
+{
+	while (cache.n > 0)
+		free(cache.b[--cache.n].p);
+}
+
 size_t
 iobuf_room(struct iobuf *b, size_t cap)
 {
 	if (b->p == NULL) {
-		b->p = malloc(cap);
+		b->p = cache_get(cap);
 		if (b->p == NULL)
 			return 0;
 		b->cap = cap;
@@ -53,7 +100,8 @@ iobuf_consume(struct iobuf *b, size_t n)
 void
 iobuf_free(struct iobuf *b)
 {
-	free(b->p);
+	if (b->p != NULL)
+		cache_put(b->p, b->cap);
 	b->p = NULL;
 	b->cap = b->head = b->tail = 0;
 }

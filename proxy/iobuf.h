@@ -40,4 +40,7 @@ void iobuf_consume(struct iobuf *b, size_t n);
 
 void iobuf_free(struct iobuf *b);
 
+/* Frees the buffers this thread keeps for reuse (at thread exit). */
+void iobuf_cache_drain(void);
+
 #endif

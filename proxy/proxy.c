@@ -16,6 +16,7 @@
 
 #include "core/log.h"
 #include "proxy/listener.h"
+#include "proxy/iobuf.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "proxy/session.h"
@@ -127,6 +128,7 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	ev_run(w->loop, 0);
+	iobuf_cache_drain();
 	return NULL;
 }
 
