@@ -437,6 +437,18 @@ build_nodes(struct monitor *m, const struct conf *conf,
 			if (strcmp(old->cnodes[j].name, m->cnodes[i].name) == 0)
 				m->cnodes[i].active = old->cnodes[j].active;
 	if (old != NULL) {
+		/* A failover in progress (the active node left, its place
+		 * not taken yet) survives the reload. */
+		for (size_t k = 0; k < old->cluster.n_departed; k++) {
+			const char *gone =
+			    old->cnodes[old->cluster.departed[k]].name;
+
+			for (size_t i = 0; i < n; i++)
+				if (strcmp(m->cnodes[i].name, gone) == 0)
+					m->cluster
+					    .departed[m->cluster.n_departed++] =
+					    i;
+		}
 		m->cluster.all_down = old->cluster.all_down;
 		m->cluster.split_brain = old->cluster.split_brain;
 		m->cluster.generation = old->cluster.generation;

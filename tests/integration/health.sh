@@ -148,6 +148,20 @@ t_is "$(grep -c 'event heartbeat_source_down' "$T/vigil.log")" 1 "source_down ra
 t_is "$(grep -c 'event heartbeat_source_up' "$T/vigil.log")" 1 "source_up raised once"
 t_ok "no node_down while the database was away" bash -c "! grep -q 'event node_down' '$T/vigil.log'"
 
+# ---------------------------------------------------------------- failover across a reload
+# The active node goes, its place stays free for a while (the standby is
+# held), vigil reloads, then the standby takes over: still a failover.
+cluster r1:running:1 r2:standby:2
+t_wait 10 "r1 active" active_is '["r1"]'
+simctl r2 standby >/dev/null # held: it will not promote by itself
+simctl r1 shutdown >/dev/null
+t_wait 5 "r1 gone: nobody active" active_is '[]'
+kill -HUP "$VIGIL_PID"
+t_wait 5 "reloaded meanwhile" log_has "configuration reloaded"
+simctl r2 running >/dev/null
+t_wait 5 "r2 takes the place" active_is '["r2"]'
+t_wait 3 "the failover is raised across the reload" log_has "event failover: cluster=c from=r1 to=r2"
+
 # ---------------------------------------------------------------- a bad query
 # A query of the wrong shape is logged and the evidence is unknown: nothing
 # goes stale on its account.
