@@ -9,13 +9,17 @@
 #     client connections (each has had one request answered);
 #   - the new TCP connections per proxied request (from /proc/net/snmp
 #     ActiveOpens), which shows whether the proxy keeps its upstream
-#     connections alive.
-# Usage: tests/bench/proxy-bench.sh        (prints a Markdown table)
+#     connections alive, and the kernel's retransmission counters per run.
+# Usage: tests/bench/proxy-bench.sh        (prints a Markdown table; about
+#   4.5 minutes with the defaults)
 # Environment: ROUNDS=3 DURATION=10s CONNS=64 IDLE=2000 WORKERS="1 2"
 #   BACKEND_WORKERS=1 VIGIL=./vigil (the binary is copied first, so a rebuild
-#   during the run does not change what is measured). Installs haproxy, nginx
-#   and wrk with apt-get when missing (as root), without starting their
-#   services. Not a test: numbers go to docs/BENCHMARKS.md.
+#   during the run does not change what is measured), BENCH_KEEP=DIR (copy
+#   the raw wrk outputs, the halfway `ss` snapshots and vigil's log there).
+#   Installs haproxy, nginx, wrk and curl with apt-get when missing (as
+#   root), without starting their services. Other load on the machine moves
+#   the numbers: run it on an idle machine. Not a test: numbers go to
+#   docs/BENCHMARKS.md.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -41,6 +45,7 @@ install_missing() {
 	command -v haproxy >/dev/null || need+=(haproxy)
 	[ -x /usr/sbin/nginx ] || need+=(nginx)
 	command -v wrk >/dev/null || need+=(wrk)
+	command -v curl >/dev/null || need+=(curl)
 	[ ${#need[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || die "missing ${need[*]}; run as root or install them"
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -63,8 +68,10 @@ install_missing() {
 }
 install_missing
 NGINX=/usr/sbin/nginx
-command -v haproxy >/dev/null && [ -x "$NGINX" ] && command -v wrk >/dev/null ||
-	die "haproxy, nginx and wrk are needed"
+if ! command -v haproxy >/dev/null || [ ! -x "$NGINX" ] || ! command -v wrk >/dev/null ||
+	! command -v curl >/dev/null; then
+	die "haproxy, nginx, wrk and curl are needed"
+fi
 [ -x "$PY" ] || die "$PY is needed"
 
 VIGIL=${VIGIL:-$top_builddir/vigil}
@@ -100,7 +107,7 @@ counters() {
 		END { for (i = 1; i <= n; i++) printf "%s%s", (i > 1 ? " " : ""), v[w[i]] + 0; print "" }' \
 		/proc/net/snmp /proc/net/netstat
 }
-COUNTERS="Tcp:ActiveOpens Tcp:RetransSegs TcpExt:ListenOverflows TcpExt:TCPTimeWaitOverflow TcpExt:TCPLossProbes TcpExt:TCPTimeouts"
+COUNTERS=(Tcp:ActiveOpens Tcp:RetransSegs TcpExt:ListenOverflows TcpExt:TCPTimeWaitOverflow TcpExt:TCPLossProbes TcpExt:TCPTimeouts)
 
 reaped() { # PID: wait for an exited background job and forget it
 	_t_stop_pid "$1" TERM 5
@@ -127,7 +134,6 @@ http {
 }
 CONF
 bg backend "$NGINX" -p "$T/backend/" -e "$T/backend/error.log" -c "$T/backend/nginx.conf"
-BACKEND_PID=$BG_PID
 wait_for 10 port_open "$BP" || die "the backend nginx did not start: $(cat "$T/backend.log" "$T/backend/error.log")"
 [ "$(curl -s "http://127.0.0.1:$BP/")" = "$BODY" ] || die "the backend does not answer the body"
 
@@ -195,6 +201,7 @@ CONF
 	wait_for 10 port_open "$p" || die "nginx did not start: $(cat "$T/nginx.log" "$d/error.log")"
 }
 
+# shellcheck disable=SC2317 # run through wait_for
 vigil_active() { curl -s -m 2 "http://127.0.0.1:$VIGIL_ADMIN/api/status" | grep -q '"active":\["backend"\]'; }
 start_vigil() { # N
 	local p
@@ -249,7 +256,7 @@ run_wrk() {
 	url="http://127.0.0.1:$port/"
 	cmd="wrk -t2 -c$CONNS -d$DURATION --latency $url"
 	local c0 c1 t0=$SECONDS snap=0
-	read -ra c0 <<<"$(counters $COUNTERS)"
+	read -ra c0 <<<"$(counters "${COUNTERS[@]}")"
 	bg "wrk-$target-$n-$r" timeout 60 wrk -t2 "-c$CONNS" "-d$DURATION" --latency "$url"
 	wpid=$BG_PID
 	while kill -0 "$wpid" 2>/dev/null; do
@@ -275,7 +282,7 @@ run_wrk() {
 		sleep 0.2
 	done
 	reaped "$wpid"
-	read -ra c1 <<<"$(counters $COUNTERS)"
+	read -ra c1 <<<"$(counters "${COUNTERS[@]}")"
 	o0=${c0[0]} o1=${c1[0]}
 	echo "$target n=$n round=$r: connects $((c1[0] - c0[0])) retransmitted segments $((c1[1] - c0[1]))" \
 		"listen overflows $((c1[2] - c0[2])) time-wait overflows $((c1[3] - c0[3]))" \
