@@ -22,6 +22,7 @@ struct pooled {
 	SSL *ssl;
 	char node[64];
 	struct sockaddr_storage sa;
+	socklen_t salen;
 	ev_io io;
 	ev_timer timer;
 };
@@ -65,18 +66,14 @@ on_idle_timer(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static bool
-same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+same_addr(const struct pooled *p, const struct sockaddr *sa, socklen_t salen)
 {
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return memcmp(a, b, sizeof(struct sockaddr_in)) == 0;
-	return memcmp(a, b, sizeof(struct sockaddr_in6)) == 0;
+	return p->salen == salen && memcmp(&p->sa, sa, salen) == 0;
 }
 
 void
-pool_put(struct worker *w, const char *node, const struct sockaddr_storage *sa,
-	 int fd, SSL *ssl)
+pool_put(struct worker *w, const char *node, const struct sockaddr *sa,
+	 socklen_t salen, int fd, SSL *ssl)
 {
 	struct pooled *p;
 
@@ -96,7 +93,8 @@ pool_put(struct worker *w, const char *node, const struct sockaddr_storage *sa,
 	p->w = w;
 	p->fd = fd;
 	p->ssl = ssl;
-	p->sa = *sa;
+	memcpy(&p->sa, sa, salen);
+	p->salen = salen;
 	strncpy(p->node, node, sizeof(p->node) - 1);
 	ev_io_init(&p->io, on_idle_io, fd, EV_READ);
 	ev_timer_init(&p->timer, on_idle_timer, POOL_IDLE_S, 0.);
@@ -111,11 +109,11 @@ pool_put(struct worker *w, const char *node, const struct sockaddr_storage *sa,
 }
 
 bool
-pool_get(struct worker *w, const char *node, const struct sockaddr_storage *sa,
-	 int *fd, SSL **ssl)
+pool_get(struct worker *w, const char *node, const struct sockaddr *sa,
+	 socklen_t salen, int *fd, SSL **ssl)
 {
 	for (struct pooled *p = w->pool; p != NULL; p = p->next) {
-		if (strcmp(p->node, node) != 0 || !same_addr(&p->sa, sa))
+		if (strcmp(p->node, node) != 0 || !same_addr(p, sa, salen))
 			continue;
 		unlink_conn(p);
 		*fd = p->fd;

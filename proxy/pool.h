@@ -16,12 +16,12 @@ struct worker;
 struct route_table;
 
 /* Keeps fd (and ssl) to node at sa for a later request. */
-void pool_put(struct worker *w, const char *node,
-	      const struct sockaddr_storage *sa, int fd, SSL *ssl);
+void pool_put(struct worker *w, const char *node, const struct sockaddr *sa,
+	      socklen_t salen, int fd, SSL *ssl);
 
 /* Takes an idle connection to node at sa; false when none is left. */
-bool pool_get(struct worker *w, const char *node,
-	      const struct sockaddr_storage *sa, int *fd, SSL **ssl);
+bool pool_get(struct worker *w, const char *node, const struct sockaddr *sa,
+	      socklen_t salen, int *fd, SSL **ssl);
 
 /* Drops the connections to nodes that are not in t (all when t is NULL). */
 void pool_prune(struct worker *w, const struct route_table *t);

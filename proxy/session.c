@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/alog.h"
@@ -181,7 +182,7 @@ release_node_keep(struct session *s, bool keep)
 	    (s->sssl == NULL || SSL_pending(s->sssl) == 0) &&
 	    route_has_node(route_read(s->w->routes, s->w->reader), s->node)) {
 		ev_io_stop(s->w->loop, &s->sio);
-		pool_put(s->w, s->node, &s->sa, s->sfd, s->sssl);
+		pool_put(s->w, s->node, &s->sa.sa, s->salen, s->sfd, s->sssl);
 		s->sfd = -1;
 		s->sssl = NULL;
 		s->swant = TLS_WANT_NONE;
@@ -242,15 +243,18 @@ access_log(struct session *s)
 	if (!s->in_request)
 		return;
 	s->in_request = false;
+	free(s->cookie); /* sent with the answer, if any */
+	s->cookie = NULL;
 	if (s->w->alog == NULL)
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof(line),
-		     "%s.%03ldZ %s \"%s %s HTTP/1.%d\" %d %s %llu %.1fms", when,
-		     ts.tv_nsec / 1000000, s->client_ip, s->method_str, s->path,
-		     s->minor, s->status, s->node[0] ? s->node : "-",
+		     "%s.%03ldZ %s \"%s HTTP/1.%d\" %d %s %llu %.1fms", when,
+		     ts.tv_nsec / 1000000, s->client_ip,
+		     s->request ? s->request : "- -", s->minor, s->status,
+		     s->node[0] ? s->node : "-",
 		     (unsigned long long)s->resp.sent,
 		     (ev_now(s->w->loop) - s->t_start) * 1000.0);
 	if (n > 0)
@@ -271,6 +275,8 @@ session_close(struct session *s)
 	/* close_notify went out on clean ends (close_write); after an
 	 * error OpenSSL must not be asked to send anything. */
 	SSL_free(s->cssl);
+	free(s->cookie);
+	free(s->request);
 	close(s->cfd);
 	flow_reset(&s->req, false);
 	flow_reset(&s->resp, false);
@@ -357,11 +363,11 @@ answer_error(struct session *s, int code, const char *why)
 static size_t
 client_bytes(const struct session *s, const void **p)
 {
-	if (s->client.ss_family == AF_INET6) {
-		*p = &((const struct sockaddr_in6 *)&s->client)->sin6_addr;
+	if (s->client.sa.sa_family == AF_INET6) {
+		*p = &s->client.in6.sin6_addr;
 		return 16;
 	}
-	*p = &((const struct sockaddr_in *)&s->client)->sin_addr;
+	*p = &s->client.in.sin_addr;
 	return 4;
 }
 
@@ -382,7 +388,8 @@ choose(struct session *s, const struct route_table *t, const char *exclude,
 	size_t n = t->n < 64 ? t->n : 64, clen;
 	int pick;
 
-	s->cookie[0] = '\0';
+	free(s->cookie);
+	s->cookie = NULL;
 	if (rs->stick_mode == STICK_COOKIE && m != NULL &&
 	    rewrite_find_cookie(m, rs->cookie, &v) &&
 	    sticky_cookie_verify(&rs->key, rs->cluster, v.p, v.len, node)) {
@@ -410,9 +417,10 @@ choose(struct session *s, const struct route_table *t, const char *exclude,
 
 		sticky_cookie_make(&rs->key, rs->cluster, t->nodes[pick].name,
 				   val);
-		snprintf(s->cookie, sizeof(s->cookie),
-			 "%s=%s; Path=/; HttpOnly%s", rs->cookie, val,
-			 s->tls_listener ? "; Secure" : "");
+		if (asprintf(&s->cookie, "%s=%s; Path=/; HttpOnly%s",
+			     rs->cookie, val,
+			     s->tls_listener ? "; Secure" : "") == -1)
+			s->cookie = NULL; /* no cookie this time, no harm */
 	}
 	return pick;
 }
@@ -422,13 +430,10 @@ static void
 bind_node(struct session *s, const struct route_node *rn)
 {
 	snprintf(s->node, sizeof(s->node), "%s", rn->name);
-	snprintf(s->authority, sizeof(s->authority), "%s%s%s:%s",
-		 strchr(rn->host, ':') ? "[" : "", rn->host,
-		 strchr(rn->host, ':') ? "]" : "", rn->port);
-	snprintf(s->host, sizeof(s->host), "%s", rn->host);
 	s->node_tls = rn->tls;
-	s->sa = rn->sa;
-	s->salen = rn->salen;
+	memcpy(&s->sa, &rn->sa,
+	       rn->salen < sizeof(s->sa) ? rn->salen : sizeof(s->sa));
+	s->salen = rn->salen < sizeof(s->sa) ? rn->salen : 0;
 	s->stats = node_stats_ref(rn->stats);
 	if (s->stats != NULL) {
 		atomic_fetch_add(&s->stats->connections, 1);
@@ -500,7 +505,9 @@ node_handshake(struct session *s)
 static void
 tcp_connected(struct session *s)
 {
-	const struct route_settings *rs = settings(s);
+	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+	const struct route_settings *rs = &t->settings;
+	const char *host = NULL;
 	struct in6_addr a6;
 	struct in_addr a4;
 	int one = 1;
@@ -510,7 +517,12 @@ tcp_connected(struct session *s)
 		connected(s);
 		return;
 	}
-	s->sssl = rs->node_tls ? SSL_new(rs->node_tls) : NULL;
+	/* The name to check the certificate against, from the table (a
+	 * session does not carry it: idle clients stay small). */
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->nodes[i].name, s->node) == 0)
+			host = t->nodes[i].host;
+	s->sssl = rs->node_tls && host ? SSL_new(rs->node_tls) : NULL;
 	if (s->sssl == NULL || SSL_set_fd(s->sssl, s->sfd) != 1) {
 		connect_failed(s, PASSIVE_RESET);
 		return;
@@ -518,12 +530,12 @@ tcp_connected(struct session *s)
 	SSL_set_connect_state(s->sssl);
 	/* The node's certificate must name it: a host name is also sent
 	 * as SNI; an IP address is checked against the IP SANs. */
-	if (inet_pton(AF_INET, s->host, &a4) == 1 ||
-	    inet_pton(AF_INET6, s->host, &a6) == 1) {
-		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->sssl), s->host);
+	if (inet_pton(AF_INET, host, &a4) == 1 ||
+	    inet_pton(AF_INET6, host, &a6) == 1) {
+		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(s->sssl), host);
 	} else {
-		SSL_set_tlsext_host_name(s->sssl, s->host);
-		SSL_set1_host(s->sssl, s->host);
+		SSL_set_tlsext_host_name(s->sssl, host);
+		SSL_set1_host(s->sssl, host);
 	}
 	s->shaking = true;
 	s->state = SS_CONNECT;
@@ -540,7 +552,7 @@ connect_node(struct session *s)
 	 * node closed it meanwhile, the request is sent again (HAProxy's
 	 * "http-reuse safe"). */
 	if (s->salen != 0 && http_method_idempotent(s->method) &&
-	    pool_get(s->w, s->node, &s->sa, &s->sfd, &s->sssl)) {
+	    pool_get(s->w, s->node, &s->sa.sa, s->salen, &s->sfd, &s->sssl)) {
 		s->reused = true;
 		connected(s);
 		return;
@@ -559,15 +571,15 @@ connect_node_fresh(struct session *s)
 		answer_error(s, 502, "the node's address is not an IP address");
 		return;
 	}
-	fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(s->sa.sa.sa_family,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_warn("proxy: socket: %s", strerror(errno));
 		answer_error(s, 502, "out of sockets");
 		return;
 	}
 	s->sfd = fd;
-	if (connect(fd, (struct sockaddr *)&s->sa, s->salen) == 0) {
+	if (connect(fd, &s->sa.sa, s->salen) == 0) {
 		tcp_connected(s);
 		return;
 	}
@@ -598,10 +610,12 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 	s->in_request = true;
 	s->status = 0;
 	s->t_start = ev_now(s->w->loop);
-	snprintf(s->method_str, sizeof(s->method_str), "%.*s",
-		 (int)m->method_str.len, m->method_str.p);
-	snprintf(s->path, sizeof(s->path), "%.*s", (int)m->target.len,
-		 m->target.p);
+	free(s->request);
+	s->request = NULL;
+	if (s->w->alog != NULL &&
+	    asprintf(&s->request, "%.*s %.*s", (int)m->method_str.len,
+		     m->method_str.p, (int)m->target.len, m->target.p) == -1)
+		s->request = NULL;
 	s->client_keep_alive = m->keep_alive;
 	s->upgrade = m->upgrade;
 	s->body_sent = false;
@@ -616,7 +630,14 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 		return;
 	}
 	bind_node(s, &t->nodes[i]);
-	o.node_authority = s->authority;
+	/* An HTTP/1.0 request may come without Host: the node's own. */
+	const struct route_node *rn = &t->nodes[i];
+	char authority[300];
+
+	snprintf(authority, sizeof(authority), "%s%s%s:%s",
+		 strchr(rn->host, ':') ? "[" : "", rn->host,
+		 strchr(rn->host, ':') ? "]" : "", rn->port);
+	o.node_authority = authority;
 	if (!rewrite_request(m, &o, &s->req.head,
 			     (size_t)rs->max_header_bytes + 4096)) {
 		answer_error(s, 431, "request head too large once forwarded");
@@ -678,6 +699,32 @@ flow_write(struct flow *f, int fd, SSL *ssl, enum tls_want *want,
 {
 	ssize_t n;
 
+	/* Plain TCP: head and body leave in one writev, one segment. */
+	if (ssl == NULL && f->head_sent < iobuf_len(&f->head) && f->fwd > 0) {
+		size_t hl = iobuf_len(&f->head) - f->head_sent;
+		struct iovec iov[2] = {
+			{ iobuf_data(&f->head) + f->head_sent, hl },
+			{ iobuf_data(&f->in), f->fwd },
+		};
+
+		n = writev(fd, iov, 2);
+		if (n == -1) {
+			*want = errno == EAGAIN || errno == EINTR
+				    ? TLS_WANT_WRITE
+				    : TLS_WANT_NONE;
+			return *want != TLS_WANT_NONE ? 0 : -1;
+		}
+		f->sent += (uint64_t)n;
+		if ((size_t)n <= hl) {
+			f->head_sent += (size_t)n;
+		} else {
+			f->head_sent += hl;
+			iobuf_consume(&f->in, (size_t)n - hl);
+			f->fwd -= (size_t)n - hl;
+			if (wrote_body != NULL)
+				*wrote_body = true;
+		}
+	}
 	while (f->head_sent < iobuf_len(&f->head)) {
 		n = tls_write(fd, ssl, iobuf_data(&f->head) + f->head_sent,
 			      iobuf_len(&f->head) - f->head_sent, want);
@@ -780,7 +827,7 @@ try_response_head(struct session *s)
 			.keep_alive = s->client_keep_alive && m->keep_alive &&
 				      m->framing != HTTP_BODY_CLOSE,
 			.client_http10 = s->minor == 0,
-			.set_cookie = s->cookie[0] ? s->cookie : NULL,
+			.set_cookie = s->cookie,
 		};
 		if (m->status >= 100 && m->status < 200 && m->status != 101) {
 			/* Interim answers go through; the final one follows. */
@@ -967,6 +1014,34 @@ advance(struct session *s)
 	}
 }
 
+/*
+ * Writes what is ready now, before asking the loop to watch for
+ * writability: usually the socket takes it all, and no write interest is
+ * armed and dropped around every answer. A failure is left for the event
+ * handlers, which see it again on their next write.
+ */
+static void
+flush(struct session *s)
+{
+	if ((s->state == SS_EXCHANGE || s->state == SS_TUNNEL) &&
+	    flow_pending(&s->req))
+		flow_write(&s->req, s->sfd, s->sssl, &s->swant, &s->body_sent);
+	if ((s->state == SS_EXCHANGE || s->state == SS_TUNNEL) &&
+	    flow_pending(&s->resp))
+		flow_write(&s->resp, s->cfd, s->cssl, &s->cwant, NULL);
+}
+
+/* After I/O: move on, write what can go, move on again, watch. */
+static void
+settle(struct session *s)
+{
+	if (!advance(s))
+		return;
+	flush(s);
+	if (advance(s))
+		update_io(s);
+}
+
 static void
 on_client(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -1017,8 +1092,7 @@ on_client(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		activity(s);
 	}
-	if (advance(s))
-		update_io(s);
+	settle(s);
 }
 
 static void
@@ -1073,8 +1147,7 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 			s->resp.eof = true;
 		activity(s);
 	}
-	if (advance(s))
-		update_io(s);
+	settle(s);
 }
 
 static void
@@ -1139,16 +1212,13 @@ session_start(struct worker *w, int fd, SSL_CTX *tls)
 		SSL_set_accept_state(s->cssl);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (getpeername(fd, (struct sockaddr *)&s->client, &len) == 0) {
-		if (s->client.ss_family == AF_INET6)
-			inet_ntop(
-			    AF_INET6,
-			    &((struct sockaddr_in6 *)&s->client)->sin6_addr,
-			    s->client_ip, sizeof(s->client_ip));
-		else
-			inet_ntop(AF_INET,
-				  &((struct sockaddr_in *)&s->client)->sin_addr,
+	if (getpeername(fd, &s->client.sa, &len) == 0) {
+		if (s->client.sa.sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &s->client.in6.sin6_addr,
 				  s->client_ip, sizeof(s->client_ip));
+		else
+			inet_ntop(AF_INET, &s->client.in.sin_addr, s->client_ip,
+				  sizeof(s->client_ip));
 	}
 	ev_io_init(&s->cio, on_client, fd, EV_READ);
 	ev_io_init(&s->sio, on_server, -1, EV_READ);

@@ -17,6 +17,16 @@
 #include "proxy/iobuf.h"
 #include "proxy/tls.h"
 
+#include <netinet/in.h>
+
+/* An IPv4 or IPv6 address, no bigger than the larger of the two: a
+ * session is kept small, since an idle client costs one. */
+union sockaddr_any {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+
 struct proxy;
 struct listeners;
 struct pooled;
@@ -85,30 +95,27 @@ struct session {
 	int minor;
 	bool client_keep_alive;
 	bool upgrade;
-	bool body_sent;	  /* a byte of the request body went to the node */
-	bool head_timer;  /* the header timeout runs (a request began) */
-	bool half_closed; /* tunnel: the node was told the client is done */
-	bool reused;	  /* the node connection came from the pool */
-	bool in_request;  /* a request head was read and not yet logged */
-	int status;	  /* of the answer the client got */
-	double t_start;	  /* when the request head was complete */
-	char method_str[16];
-	char path[256];
+	bool body_sent;	      /* a byte of the request body went to the node */
+	bool head_timer;      /* the header timeout runs (a request began) */
+	bool half_closed;     /* tunnel: the node was told the client is done */
+	bool reused;	      /* the node connection came from the pool */
+	bool in_request;      /* a request head was read and not yet logged */
+	int status;	      /* of the answer the client got */
+	double t_start;	      /* when the request head was complete */
+	char *request;	      /* "METHOD TARGET" for the access log, or NULL */
 	bool node_keep_alive; /* the node keeps the connection after this */
 	int tries;
 
 	/* The node it goes to. */
 	char node[64];
-	char authority[300];
-	char host[256]; /* for SNI and certificate checks */
 	bool node_tls;
-	struct sockaddr_storage sa;
+	union sockaddr_any sa;
 	socklen_t salen;
 	struct node_stats *stats;
-	char cookie[200]; /* Set-Cookie value to send, or "" */
+	char *cookie; /* Set-Cookie value to send, or NULL */
 
-	char client_ip[64];
-	struct sockaddr_storage client;
+	char client_ip[INET6_ADDRSTRLEN];
+	union sockaddr_any client;
 	bool tls_listener;
 };
 
