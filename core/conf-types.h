@@ -65,6 +65,18 @@ struct conf_addr {
 	socklen_t salen;
 };
 
+/* proxy = { … }: one struct, so that the routing table can carry a copy
+ * of it to the workers. */
+struct conf_proxy {
+	int connect_timeout_ms;
+	int client_header_timeout_ms;
+	int client_idle_timeout_ms;
+	int server_timeout_ms;
+	int tunnel_idle_timeout_ms;
+	int max_header_bytes;
+	bool forwarded_headers;
+};
+
 struct conf_listen {
 	struct conf_addr addr;
 	bool tls;
@@ -111,14 +123,7 @@ struct conf {
 	struct conf_listen *listen;
 	size_t n_listen;
 
-	/* proxy = { … } */
-	int connect_timeout_ms;
-	int client_header_timeout_ms;
-	int client_idle_timeout_ms;
-	int server_timeout_ms;
-	int tunnel_idle_timeout_ms;
-	int max_header_bytes;
-	bool forwarded_headers;
+	struct conf_proxy proxy; /* proxy = { … } */
 
 	/* cluster = { … } */
 	char *cluster_name;

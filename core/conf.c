@@ -161,16 +161,16 @@ static const struct list_desc listen_list = {
 };
 
 static const struct field proxy_fields[] = {
-	INT("connect_timeout_ms", C(connect_timeout_ms), 10, 600000, 2000),
-	INT("client_header_timeout_ms", C(client_header_timeout_ms), 10,
+	INT("connect_timeout_ms", C(proxy.connect_timeout_ms), 10, 600000, 2000),
+	INT("client_header_timeout_ms", C(proxy.client_header_timeout_ms), 10,
 	    600000, 10000),
-	INT("client_idle_timeout_ms", C(client_idle_timeout_ms), 10, MAX_MS,
+	INT("client_idle_timeout_ms", C(proxy.client_idle_timeout_ms), 10, MAX_MS,
 	    60000),
-	INT("server_timeout_ms", C(server_timeout_ms), 10, MAX_MS, 60000),
-	INT("tunnel_idle_timeout_ms", C(tunnel_idle_timeout_ms), 10,
+	INT("server_timeout_ms", C(proxy.server_timeout_ms), 10, MAX_MS, 60000),
+	INT("tunnel_idle_timeout_ms", C(proxy.tunnel_idle_timeout_ms), 10,
 	    24 * MAX_MS, 3600000),
-	INT("max_header_bytes", C(max_header_bytes), 1024, 1048576, 32768),
-	BOOL("forwarded_headers", C(forwarded_headers), true),
+	INT("max_header_bytes", C(proxy.max_header_bytes), 1024, 1048576, 32768),
+	BOOL("forwarded_headers", C(proxy.forwarded_headers), true),
 	END,
 };
 

@@ -63,13 +63,7 @@ route_settings_from_conf(struct route_settings *rs, const struct conf *c,
 			 struct ssl_ctx_st *node_tls)
 {
 	memset(rs, 0, sizeof(*rs));
-	rs->connect_timeout_ms = c->connect_timeout_ms;
-	rs->client_header_timeout_ms = c->client_header_timeout_ms;
-	rs->client_idle_timeout_ms = c->client_idle_timeout_ms;
-	rs->server_timeout_ms = c->server_timeout_ms;
-	rs->tunnel_idle_timeout_ms = c->tunnel_idle_timeout_ms;
-	rs->max_header_bytes = c->max_header_bytes;
-	rs->forwarded_headers = c->forwarded_headers;
+	rs->proxy = c->proxy;
 	rs->stick_mode = c->stick_mode;
 	snprintf(rs->cookie, sizeof(rs->cookie), "%s", c->stick_cookie);
 	snprintf(rs->cluster, sizeof(rs->cluster), "%s", c->cluster_name);

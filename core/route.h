@@ -34,13 +34,7 @@ void node_stats_unref(struct node_stats *s);
 /* What the workers need of the configuration, copied into every table
  * so a reload never frees it under them. */
 struct route_settings {
-	int connect_timeout_ms;
-	int client_header_timeout_ms;
-	int client_idle_timeout_ms;
-	int server_timeout_ms;
-	int tunnel_idle_timeout_ms;
-	int max_header_bytes;
-	bool forwarded_headers;
+	struct conf_proxy proxy;
 	enum stick_mode stick_mode;
 	char cookie[65];
 	char cluster[64];

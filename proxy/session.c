@@ -46,7 +46,7 @@ settings(struct session *s)
 static size_t
 buf_cap(struct session *s)
 {
-	size_t h = (size_t)settings(s)->max_header_bytes + 1;
+	size_t h = (size_t)settings(s)->proxy.max_header_bytes + 1;
 
 	return h > BUF_MIN ? h : BUF_MIN;
 }
@@ -85,8 +85,8 @@ activity(struct session *s)
 	if (s->state != SS_TUNNEL && s->state != SS_EXCHANGE)
 		return;
 	s->timer.repeat =
-	    (s->state == SS_TUNNEL ? settings(s)->tunnel_idle_timeout_ms
-				   : settings(s)->server_timeout_ms) /
+	    (s->state == SS_TUNNEL ? settings(s)->proxy.tunnel_idle_timeout_ms
+				   : settings(s)->proxy.server_timeout_ms) /
 	    1000.0;
 	ev_timer_again(s->w->loop, &s->timer);
 }
@@ -356,7 +356,7 @@ answer_error(struct session *s, int code, const char *why)
 			     (size_t)hl + 1024);
 	s->state = SS_CLOSING;
 	/* Time to deliver the answer, but an fd is not held for long. */
-	set_timer(s, settings(s)->client_header_timeout_ms);
+	set_timer(s, settings(s)->proxy.client_header_timeout_ms);
 }
 
 /* Fills addr bytes of the client for the rendezvous hash. */
@@ -482,7 +482,7 @@ static void
 connected(struct session *s)
 {
 	s->state = SS_EXCHANGE;
-	set_timer(s, settings(s)->server_timeout_ms);
+	set_timer(s, settings(s)->proxy.server_timeout_ms);
 }
 
 /* One step of the TLS handshake with the node. */
@@ -588,7 +588,7 @@ connect_node_fresh(struct session *s)
 		return;
 	}
 	s->state = SS_CONNECT;
-	set_timer(s, settings(s)->connect_timeout_ms);
+	set_timer(s, settings(s)->proxy.connect_timeout_ms);
 }
 
 /* A request head is complete in req.in: route it. */
@@ -600,7 +600,7 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 	struct rewrite_req o = {
 		.client_ip = s->client_ip,
 		.tls = s->tls_listener,
-		.forwarded_headers = rs->forwarded_headers,
+		.forwarded_headers = rs->proxy.forwarded_headers,
 	};
 	int i;
 
@@ -639,7 +639,7 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 		 strchr(rn->host, ':') ? "]" : "", rn->port);
 	o.node_authority = authority;
 	if (!rewrite_request(m, &o, &s->req.head,
-			     (size_t)rs->max_header_bytes + 4096)) {
+			     (size_t)rs->proxy.max_header_bytes + 4096)) {
 		answer_error(s, 431, "request head too large once forwarded");
 		return;
 	}
@@ -788,11 +788,11 @@ try_request_head(struct session *s)
 	if (!s->head_timer) {
 		/* The first byte of a request: the idle wait is over. */
 		s->head_timer = true;
-		set_timer(s, rs->client_header_timeout_ms);
+		set_timer(s, rs->proxy.client_header_timeout_ms);
 	}
 	n = http_parse_request(iobuf_data(&s->req.in), iobuf_len(&s->req.in),
-			       (size_t)rs->max_header_bytes, &s->req.scanned, m,
-			       &err);
+			       (size_t)rs->proxy.max_header_bytes,
+			       &s->req.scanned, m, &err);
 	if (n < 0)
 		answer_error(s, err.status, err.reason);
 	else if (n == 0 && s->req.eof)
@@ -814,7 +814,7 @@ try_response_head(struct session *s)
 	while (!s->resp.head_done && iobuf_len(&s->resp.in) > 0) {
 		n = http_parse_response(iobuf_data(&s->resp.in),
 					iobuf_len(&s->resp.in),
-					(size_t)rs->max_header_bytes,
+					(size_t)rs->proxy.max_header_bytes,
 					&s->resp.scanned, s->method, m, &err);
 		if (n == 0)
 			return;
@@ -834,9 +834,9 @@ try_response_head(struct session *s)
 			o.set_cookie = NULL;
 			o.keep_alive = true;
 			if (s->minor > 0 &&
-			    !rewrite_response(m, &o, &s->resp.head,
-					      (size_t)rs->max_header_bytes +
-						  4096)) {
+			    !rewrite_response(
+				m, &o, &s->resp.head,
+				(size_t)rs->proxy.max_header_bytes + 4096)) {
 				answer_error(s, 502, "response head too large");
 				return;
 			}
@@ -850,7 +850,8 @@ try_response_head(struct session *s)
 			return;
 		}
 		if (!rewrite_response(m, &o, &s->resp.head,
-				      (size_t)rs->max_header_bytes + 4096)) {
+				      (size_t)rs->proxy.max_header_bytes +
+					  4096)) {
 			answer_error(s, 502, "response head too large");
 			return;
 		}
@@ -868,7 +869,7 @@ try_response_head(struct session *s)
 			s->req.framing = s->resp.framing = HTTP_BODY_CLOSE;
 			s->req.head_done = true;
 			s->req.body_done = s->req.eof;
-			set_timer(s, rs->tunnel_idle_timeout_ms);
+			set_timer(s, rs->proxy.tunnel_idle_timeout_ms);
 			return;
 		}
 		s->resp.framing = m->framing;
@@ -907,7 +908,7 @@ finish_exchange(struct session *s)
 	}
 	s->state = SS_HEAD;
 	s->head_timer = false;
-	set_timer(s, settings(s)->client_idle_timeout_ms);
+	set_timer(s, settings(s)->proxy.client_idle_timeout_ms);
 }
 
 /* The pooled connection was dead: the same node, a new connection. */
@@ -1230,6 +1231,6 @@ session_start(struct worker *w, int fd, SSL_CTX *tls)
 	w->sessions = s;
 	s->state = s->cssl != NULL ? SS_HANDSHAKE : SS_HEAD;
 	s->head_timer = true; /* a new connection has the header timeout */
-	set_timer(s, settings(s)->client_header_timeout_ms);
+	set_timer(s, settings(s)->proxy.client_header_timeout_ms);
 	ev_io_start(w->loop, &s->cio);
 }

@@ -277,16 +277,16 @@ test_defaults(void)
 	ok(c->access_log == NULL, "vigil.access_log is unset");
 	is_int(c->n_listen, 1, "one listener");
 	ok(!c->listen[0].tls, "listener without tls");
-	is_int(c->connect_timeout_ms, 2000, "proxy.connect_timeout_ms");
-	is_int(c->client_header_timeout_ms, 10000,
+	is_int(c->proxy.connect_timeout_ms, 2000, "proxy.connect_timeout_ms");
+	is_int(c->proxy.client_header_timeout_ms, 10000,
 	       "proxy.client_header_timeout_ms");
-	is_int(c->client_idle_timeout_ms, 60000,
+	is_int(c->proxy.client_idle_timeout_ms, 60000,
 	       "proxy.client_idle_timeout_ms");
-	is_int(c->server_timeout_ms, 60000, "proxy.server_timeout_ms");
-	is_int(c->tunnel_idle_timeout_ms, 3600000,
+	is_int(c->proxy.server_timeout_ms, 60000, "proxy.server_timeout_ms");
+	is_int(c->proxy.tunnel_idle_timeout_ms, 3600000,
 	       "proxy.tunnel_idle_timeout_ms");
-	is_int(c->max_header_bytes, 32768, "proxy.max_header_bytes");
-	ok(c->forwarded_headers, "proxy.forwarded_headers");
+	is_int(c->proxy.max_header_bytes, 32768, "proxy.max_header_bytes");
+	ok(c->proxy.forwarded_headers, "proxy.forwarded_headers");
 	is_int(c->active_nodes, 1, "cluster.active_nodes");
 	is_int(c->stick_mode, STICK_COOKIE, "cluster.stickiness.mode");
 	is_str(c->stick_cookie, "VIGILNODE", "cluster.stickiness.cookie");
@@ -351,8 +351,8 @@ test_full(void)
 	   "first listener is TLS");
 	ok(!c->listen[1].tls, "second listener is plain");
 	is_int(c->listen[1].addr.sa.ss_family, AF_INET6, "[::1] is IPv6");
-	ok(!c->forwarded_headers, "forwarded_headers off");
-	is_int(c->max_header_bytes, 65536, "max_header_bytes");
+	ok(!c->proxy.forwarded_headers, "forwarded_headers off");
+	is_int(c->proxy.max_header_bytes, 65536, "max_header_bytes");
 	is_str(c->cluster_name, "vro-prod", "cluster name");
 	is_int(c->stick_mode, STICK_SOURCE, "source stickiness");
 	is_int(c->n_nodes, 3, "three nodes");
