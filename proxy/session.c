@@ -32,6 +32,7 @@
 
 static bool advance(struct session *s);
 static void connect_node(struct session *s);
+static void connect_node_fresh(struct session *s);
 static void connect_failed(struct session *s, enum passive_outcome why);
 static void reconnect_fresh(struct session *s);
 
@@ -462,9 +463,10 @@ retry_elsewhere(struct session *s, enum passive_outcome why)
 		return false;
 	bind_node(s, &t->nodes[i]);
 	s->req.head_sent = 0; /* the whole head again, to the new node */
+	s->refreshed = true;  /* and over a new connection */
 	log_info("proxy: %s unreachable (%s); retrying on %s", failed,
 		 passive_outcome_names[why].desc, s->node);
-	connect_node(s);
+	connect_node_fresh(s);
 	return true;
 }
 
@@ -542,8 +544,6 @@ tcp_connected(struct session *s)
 	node_handshake(s);
 }
 
-static void connect_node_fresh(struct session *s);
-
 static void
 connect_node(struct session *s)
 {
@@ -619,6 +619,7 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 	s->client_keep_alive = m->keep_alive;
 	s->upgrade = m->upgrade;
 	s->body_sent = false;
+	s->refreshed = false;
 	s->tries = 0;
 	if (m->method == HTTP_M_CONNECT) {
 		answer_error(s, 405, "vigil is not a forward proxy");
@@ -925,7 +926,9 @@ reconnect_fresh(struct session *s)
 		atomic_fetch_add(&st->connections, 1);
 	flow_reset(&s->resp, false);
 	s->req.head_sent = 0;
-	s->tries--; /* not the node's fault: no try used */
+	s->tries--;	     /* not the node's fault: no try used */
+	s->refreshed = true; /* but only once: a node that keeps failing
+			      * is failing */
 	s->state = SS_CONNECT;
 	connect_node_fresh(s);
 }
@@ -983,7 +986,8 @@ advance(struct session *s)
 			/* The node went away mid-answer. A pooled connection
 			 * it had closed is no failure of the node: try a
 			 * fresh one to it. */
-			if (s->reused && !s->body_sent && !s->resp.head_done) {
+			if (s->reused && !s->refreshed && !s->body_sent &&
+			    !s->resp.head_done) {
 				reconnect_fresh(s);
 				return true;
 			}
@@ -1127,7 +1131,8 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 	if (revents & EV_WRITE) {
 		if (flow_write(&s->req, s->sfd, s->sssl, &s->swant,
 			       &s->body_sent) == -1) {
-			if (s->reused && !s->body_sent && !s->resp.head_done) {
+			if (s->reused && !s->refreshed && !s->body_sent &&
+			    !s->resp.head_done) {
 				reconnect_fresh(s);
 				update_io(s);
 				return;

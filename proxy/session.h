@@ -99,6 +99,7 @@ struct session {
 	bool head_timer;      /* the header timeout runs (a request began) */
 	bool half_closed;     /* tunnel: the node was told the client is done */
 	bool reused;	      /* the node connection came from the pool */
+	bool refreshed;	      /* a stale pooled connection was replaced once */
 	bool in_request;      /* a request head was read and not yet logged */
 	int status;	      /* of the answer the client got */
 	double t_start;	      /* when the request head was complete */

@@ -177,6 +177,20 @@ t_is "$same" "$first" "the same cookie goes to the same node, 30 times"
 forged=$(curl -s -D - -o /dev/null -H "Cookie: VIGILNODE=b.AAAAAAAAAAAAAAAAAAAAAA" "$(vip /)" | grep -c 'Set-Cookie: VIGILNODE=')
 t_is "$forged" 1 "a forged cookie is replaced"
 
+# A node that reads a request and dies before answering: an idempotent
+# request is tried once more elsewhere, a POST never twice.
+drops() { local n t=0; for n in a b c; do t=$((t + $(simctl "$n" status | sed 's/.*drops=//'))); done; echo "$t"; }
+curl -s -o /dev/null "$(vip /warm1)" "$(vip /warm2)" # pooled connections
+d0=$(drops)
+t_is "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$(vip /drop)")" 502 "a POST whose node died: 502"
+t_is "$(($(drops) - d0))" 1 "and it reached a node once, not twice"
+d0=$(drops)
+t_is "$(curl -s -o /dev/null -w '%{http_code}' "$(vip /drop)")" 502 "a GET whose nodes both died: 502"
+# The first try rode a pooled connection: vigil takes a node closing it for
+# a stale idle connection and sends once more on a new one, then retries
+# once on another node: three tries in all, never more.
+t_is "$(($(drops) - d0))" 3 "after a new connection and one retry on another node"
+
 # A node killed under keep-alive load: no client error.
 cat >"$T/load.py" <<'PY'
 import http.client, sys, time

@@ -67,8 +67,8 @@ t_ok "sim b starts STANDBY" sim_start b standby "${TIMING[@]}"
 t_ok "sim c starts STANDBY (priority 50)" sim_start c standby "${TIMING[@]}" --priority 50
 t_like "$(cat "$T/sim-a.log")" "^sim a: ready on http://127\.0\.0\.1:$(sim_port a) state=RUNNING$" \
 	"a prints its ready line"
-t_is "$(simctl a status)" "ok state=RUNNING heartbeat=on listening=yes" "status of a RUNNING node"
-t_is "$(simctl b status)" "ok state=STANDBY heartbeat=on listening=yes" "status of a STANDBY node"
+t_is "$(simctl a status)" "ok state=RUNNING heartbeat=on listening=yes drops=0" "status of a RUNNING node"
+t_is "$(simctl b status)" "ok state=STANDBY heartbeat=on listening=yes drops=0" "status of a STANDBY node"
 
 # ---------------------------------------------------------------- HTTP
 
@@ -157,7 +157,7 @@ t_is "$(psql_q "SELECT node || '=' || state FROM vigil_sim_role ORDER BY node" |
 	"a=RUNNING b=STANDBY c=STANDBY " "role rows"
 
 t_is "$(simctl b heartbeat stop)" "ok heartbeat=off" "heartbeat stop"
-t_ok "status says heartbeat=off" status_is b "ok state=STANDBY heartbeat=off listening=yes"
+t_ok "status says heartbeat=off" status_is b "ok state=STANDBY heartbeat=off listening=yes drops=0"
 t_wait 3 "b's beat ages past 3 intervals" beat_older b 600
 b0=$(beat b)
 a0=$(beat a)
@@ -172,7 +172,7 @@ t_is "$(simctl a shutdown)" "ok state=SHUTDOWN" "shutdown a"
 rc=0
 curl -s -o /dev/null --max-time 5 "$(url a /)" || rc=$?
 t_is "$rc" 7 "a's connects are refused"
-t_ok "a's status" status_is a "ok state=SHUTDOWN heartbeat=off listening=no"
+t_ok "a's status" status_is a "ok state=SHUTDOWN heartbeat=off listening=no drops=0"
 t_wait $((FAILOVER_S + 4)) "a standby takes over within the failover timeout" count_running_is 1 b c
 t_ok "c, the better candidate (priority 50), is the one" is_state c RUNNING
 t_ok "b stays STANDBY" stays 1500 is_state b STANDBY
@@ -184,7 +184,7 @@ t_is "$(simctl a restart)" "ok state=STARTING" "restart a"
 t_is "$(code "$(url a /vco/api/healthstatus)")" 503 "a answers 503 during its start-up"
 t_is "$(code "$(url a /anything)")" 503 "... to every request"
 t_wait 5 "a comes back as STANDBY (c is running)" is_state a STANDBY
-t_ok "status after the start-up" status_is a "ok state=STANDBY heartbeat=on listening=yes"
+t_ok "status after the start-up" status_is a "ok state=STANDBY heartbeat=on listening=yes drops=0"
 t_ok "c is still RUNNING" is_state c RUNNING
 
 # ---------------------------------------------------------------- faults
@@ -250,7 +250,7 @@ if command -v openssl >/dev/null; then
 	t_like "$(get -k "https://127.0.0.1:$(sim_port t)/vco/api/healthstatus")" '^\{"state":"RUNNING"' \
 		"--tls-cert: HTTPS"
 	t_is "$(get -k "https://127.0.0.1:$(sim_port t)/big?bytes=3000000" | wc -c)" 3000000 "HTTPS /big"
-	t_ok "without a database: heartbeat=off" status_is t "ok state=RUNNING heartbeat=off listening=yes"
+	t_ok "without a database: heartbeat=off" status_is t "ok state=RUNNING heartbeat=off listening=yes drops=0"
 else
 	t_skip "--tls-cert" "no openssl command"
 fi

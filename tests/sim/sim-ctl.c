@@ -54,9 +54,9 @@ static void
 cmd_status(struct sim *sim, char **argv, char *reply, size_t len)
 {
 	(void)argv;
-	snprintf(reply, len, "ok state=%s heartbeat=%s listening=%s",
+	snprintf(reply, len, "ok state=%s heartbeat=%s listening=%s drops=%lu",
 		 sim_state_name(sim->state), heartbeat_word(sim),
-		 sim->listen_fd != -1 ? "yes" : "no");
+		 sim->listen_fd != -1 ? "yes" : "no", sim->drops);
 }
 
 static void

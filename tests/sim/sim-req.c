@@ -335,6 +335,11 @@ sim_req_answer(struct sim_conn *c)
 		answer_big(c);
 	} else if (get && req->ws_upgrade && path_is(req->target, "/ws")) {
 		answer_ws(c);
+	} else if (path_is(req->target, "/drop")) {
+		/* A node that dies after reading a request, before any byte
+		 * of the answer: what a proxy may or may not send again. */
+		sim->drops++;
+		c->failed = true;
 	} else {
 		answer_echo(c);
 	}

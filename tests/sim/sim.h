@@ -168,6 +168,7 @@ struct sim {
 	bool http500;
 	bool hang;
 	long delay_ms;
+	unsigned long drops; /* requests to /drop: read, then the connection cut */
 	ev_timer startup;
 
 	int listen_fd;
