@@ -1,0 +1,44 @@
+/*
+ * event.h: one event (SPEC.md "Events") as it is stored and sent: the same
+ * JSON object in the spool, the webhook body, exec's stdin and the admin
+ * API. Its id is derived from the transition itself, so that several
+ * appliances that see the same evidence give the same event the same id.
+ */
+#ifndef VIGIL_EVENT_H
+#define VIGIL_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/conf-types.h"
+
+#define EVENT_ID_LEN 26 /* a ULID: 10 characters of time, 16 of hash */
+
+struct event {
+	enum event_kind kind;
+	int64_t time_ms;     /* wall clock when vigil raised it */
+	int64_t evidence_ms; /* when the evidence happened (the id's time) */
+	const char *cluster;
+	const char *appliance;
+	const char *node;  /* NULL for cluster-wide events */
+	const char *from;  /* failover */
+	const char *to;	   /* failover */
+	const char *state; /* the node's state after the transition */
+	const char *prev;  /* its state before (in the id, not the JSON) */
+	const char *reason;
+	bool dry_run; /* restart_started without running anything */
+	char id[EVENT_ID_LEN + 1];
+};
+
+/*
+ * Sets e->id: a ULID whose time is evidence_ms and whose other 80 bits
+ * are a SHA-256 of (cluster, event, node, from, to, prev, state,
+ * evidence_ms). Sorting ids sorts events by the time of their evidence.
+ */
+void event_make_id(struct event *e);
+
+/* Appends e as one JSON object (no newline) to out. */
+void event_json(const struct event *e, struct buf *out);
+
+#endif
