@@ -12,7 +12,6 @@
 #include "core/conf-types.h"
 #include "core/route.h"
 #include "policies/cluster.h"
-#include "policies/passive.h"
 
 struct curlev;
 struct monitor;

@@ -141,7 +141,6 @@ on_wake(struct ev_loop *loop, ev_async *a, int revents)
 static int
 worker_init(struct proxy *px, struct worker *w)
 {
-	w->px = px;
 	w->px_ls = px->ls;
 	w->routes = px->routes;
 	w->loop = ev_loop_new(EVFLAG_AUTO);

@@ -27,12 +27,10 @@ union sockaddr_any {
 	struct sockaddr_in6 in6;
 };
 
-struct proxy;
 struct listeners;
 struct pooled;
 
 struct worker {
-	struct proxy *px;
 	struct route_holder *routes;
 	const struct listeners *px_ls;
 	struct ev_loop *loop;
