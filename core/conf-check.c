@@ -329,6 +329,43 @@ check_name(const char *name, char *err, size_t errlen)
 	return 0;
 }
 
+/* An extra webhook header, RFC 9110: token ":" value, nothing that could
+ * end the header early or smuggle a second one. */
+int
+check_http_header(const char *h, char *err, size_t errlen)
+{
+	static const char tchar[] = "!#$%&'*+-.^_`|~";
+	const char *colon = strchr(h, ':');
+
+	if (colon == NULL || colon == h) {
+		snprintf(err, errlen, "must be \"Name: value\"");
+		return -1;
+	}
+	for (const char *p = h; p < colon; p++) {
+		if (!isalnum((unsigned char)*p) && strchr(tchar, *p) == NULL) {
+			snprintf(err, errlen,
+				 "the header name must be a token (letters, "
+				 "digits, -)");
+			return -1;
+		}
+	}
+	for (const char *p = colon + 1; *p; p++) {
+		if ((unsigned char)*p < 0x20 && *p != '\t') {
+			snprintf(err, errlen,
+				 "control characters are not allowed in a "
+				 "header value");
+			return -1;
+		}
+		if (*p == 0x7f) {
+			snprintf(err, errlen,
+				 "control characters are not allowed in a "
+				 "header value");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* RFC 6265 cookie-name: an RFC 9110 token. */
 int
 check_cookie_name(const char *name, char *err, size_t errlen)

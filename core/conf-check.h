@@ -26,6 +26,8 @@ int check_cookie_name(const char *name, char *err, size_t errlen);
 int check_http_path(const char *path, char *err, size_t errlen);
 int check_spool_dir(const char *path, char *err, size_t errlen);
 int check_log_file(const char *path, char *err, size_t errlen);
+/* "Name: value" with a token name and no control characters. */
+int check_http_header(const char *h, char *err, size_t errlen);
 int check_mail_address(const char *addr, char *err, size_t errlen);
 
 /* OpenSSL must load the certificate chain and the key, and they must match. */

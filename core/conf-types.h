@@ -38,6 +38,13 @@ enum channel_type {
 	CHANNEL_EXEC,
 };
 
+/* A webhook's body: the event's JSON, or {"text": "one line"} for chat
+ * incoming webhooks (Slack, Teams, Mattermost). */
+enum channel_format {
+	FORMAT_JSON = 0,
+	FORMAT_SLACK,
+};
+
 /* Event kinds (SPEC.md "Events"); a channel's filter is a bit set of them. */
 enum event_kind {
 	EVENT_NODE_UP = 0,
@@ -52,6 +59,8 @@ enum event_kind {
 	EVENT_RESTART_FAILED,
 	EVENT_RESTART_GAVE_UP,
 	EVENT_CONFIG_RELOADED,
+	EVENT_NODE_FLAPPING,
+	EVENT_NODE_STABLE,
 	EVENT__COUNT
 };
 
@@ -104,6 +113,12 @@ struct conf_channel {
 	size_t n_to;
 	char **command; /* exec; argv, NULL-terminated */
 	size_t n_command;
+	char **headers; /* webhook; "Name: value", NULL-terminated */
+	size_t n_headers;
+	enum channel_format format; /* webhook */
+	char *username;		    /* email: SMTP login */
+	char *password_file;	    /* email: its password */
+	int timeout_ms;		    /* webhook, email, exec: one try */
 	int line;
 };
 
@@ -165,6 +180,9 @@ struct conf {
 	size_t n_channels;
 	int retry_initial_ms;
 	int retry_max_ms;
+	int flap_changes;   /* more changes than this in the window: flapping */
+	int flap_window_ms; /* 0 changes: no damping */
+	int keep_events;    /* events the log keeps for GET /api/events */
 
 	/* hooks.restart; enabled == false: no restart hook */
 	bool restart_enabled;

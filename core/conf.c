@@ -39,6 +39,8 @@ const char *const event_kind_names[] = {
 	[EVENT_RESTART_FAILED] = "restart_failed",
 	[EVENT_RESTART_GAVE_UP] = "restart_gave_up",
 	[EVENT_CONFIG_RELOADED] = "config_reloaded",
+	[EVENT_NODE_FLAPPING] = "node_flapping",
+	[EVENT_NODE_STABLE] = "node_stable",
 	NULL,
 };
 
@@ -54,6 +56,12 @@ const char *const channel_type_names[] = {
 	[CHANNEL_EMAIL] = "email",
 	[CHANNEL_SYSLOG] = "syslog",
 	[CHANNEL_EXEC] = "exec",
+	NULL,
+};
+
+const char *const channel_format_names[] = {
+	[FORMAT_JSON] = "json",
+	[FORMAT_SLACK] = "slack",
 	NULL,
 };
 
@@ -260,6 +268,11 @@ static const struct field channel_fields[] = {
 	STRV("to", CH(to), CH(n_to), F_NONEMPTY, check_mail_address),
 	STRV("command", CH(command), CH(n_command), F_NONEMPTY,
 	     check_executable),
+	STRV("headers", CH(headers), CH(n_headers), 0, check_http_header),
+	ENUM("format", CH(format), FORMAT_JSON, channel_format_names),
+	STR("username", CH(username), NULL, 0, NULL),
+	STR("password_file", CH(password_file), NULL, 0, check_token_file),
+	INT("timeout_ms", CH(timeout_ms), 100, MAX_MS, 10000),
 	END,
 };
 
@@ -271,6 +284,9 @@ static const struct field notify_fields[] = {
 	LIST("channels", C(channels), 0, channel_fields, &channel_list),
 	INT("retry_initial_ms", C(retry_initial_ms), 10, MAX_MS, 1000),
 	INT("retry_max_ms", C(retry_max_ms), 10, 24 * MAX_MS, 60000),
+	INT("flap_changes", C(flap_changes), 0, 100, 5),
+	INT("flap_window_ms", C(flap_window_ms), 100, 24 * MAX_MS, 60000),
+	INT("keep_events", C(keep_events), 10, 100000, 1000),
 	END,
 };
 
@@ -314,10 +330,11 @@ static const struct field root_fields[] = {
 /* Which channel settings each type takes (bit i = channel_fields[i]). */
 #define CF(i) (1u << (i))
 static const unsigned channel_allows[] = {
-	[CHANNEL_WEBHOOK] = CF(0) | CF(1) | CF(2),
-	[CHANNEL_EMAIL] = CF(0) | CF(1) | CF(2) | CF(3) | CF(4) | CF(5),
+	[CHANNEL_WEBHOOK] = CF(0) | CF(1) | CF(2) | CF(7) | CF(8) | CF(11),
+	[CHANNEL_EMAIL] = CF(0) | CF(1) | CF(2) | CF(3) | CF(4) | CF(5) |
+			  CF(9) | CF(10) | CF(11),
 	[CHANNEL_SYSLOG] = CF(0) | CF(1),
-	[CHANNEL_EXEC] = CF(0) | CF(1) | CF(6),
+	[CHANNEL_EXEC] = CF(0) | CF(1) | CF(6) | CF(11),
 };
 
 /* clang-format on */
@@ -997,6 +1014,13 @@ validate_channels(struct loader *ld, struct conf *c)
 				error_in_elem(ld, "notify.channels", i,
 					      ch->line, "to",
 					      "missing (required)");
+			if ((ch->username == NULL) !=
+			    (ch->password_file == NULL))
+				error_in_elem(
+				    ld, "notify.channels", i, ch->line,
+				    ch->username ? "password_file" : "username",
+				    "missing (username and password_file go "
+				    "together)");
 		}
 		if (ch->url != NULL &&
 		    (ch->type == CHANNEL_WEBHOOK

@@ -43,5 +43,6 @@ extern const char *const event_kind_names[];
 /* Names of the enumerated settings, as written in the file. */
 extern const char *const stick_mode_names[];
 extern const char *const channel_type_names[];
+extern const char *const channel_format_names[];
 
 #endif
