@@ -241,6 +241,71 @@ t_wait 5 "the nodes beat again" eval 'beat_fresh a 500 && beat_fresh b 500'
 t_wait $((FAILOVER_S + 4)) "one node promotes itself again" count_running_is 1 a b c
 t_ok "and only one (c is held)" stays 1200 count_running_is 1 a b
 
+# ---------------------------------------------------------------- Control Center
+
+# v: beats with the others, Control Center with basic auth; w: no database,
+# no auth, a restart that leaves the server stopped for 600 ms first.
+CC_V=$(free_port)
+CC_W=$(free_port)
+CC_AUTH='admin:s3cret:pw'
+t_ok "sim v starts with a Control Center" \
+	sim_start v standby "${TIMING[@]}" --cc-port "$CC_V" --cc-credentials "$CC_AUTH"
+t_like "$(cat "$T/sim-v.log")" "^sim v: control center on http://127\.0\.0\.1:$CC_V \(basic auth\)$" \
+	"v prints where its Control Center is"
+cc() { echo "http://127.0.0.1:$1/vco-controlcenter/api/server/status$2"; }
+# cc_is PORT STATUS [CURL-ARGS...]: the Control Center at PORT says STATUS
+cc_is() { [ "$(get "${@:3}" "$(cc "$1")")" = "{\"currentStatus\":\"$2\"}" ]; }
+t_is "$(code "$(cc "$CC_V")")" 401 "Control Center without credentials: 401"
+t_like "$(get -D - -o /dev/null "$(cc "$CC_V")" | tr -d '\r')" '^WWW-Authenticate: Basic realm="vco-controlcenter"$' \
+	"... with a Basic challenge"
+t_is "$(code -u admin:wrong "$(cc "$CC_V")")" 401 "wrong password: 401"
+t_is "$(code -H 'Authorization: Bearer x' "$(cc "$CC_V")")" 401 "another scheme: 401"
+t_is "$(code -u admin:wrong -X POST "$(cc "$CC_V" /restart)")" 401 "restart with a wrong password: 401"
+t_is "$(simctl v cc-status)" "ok cc=RUNNING restarts=0 cc-fail=off" "... and nothing was restarted"
+t_is "$(get -u "$CC_AUTH" "$(cc "$CC_V")")" '{"currentStatus":"RUNNING"}' "status of a STANDBY node's server: RUNNING"
+t_like "$(get -u "$CC_AUTH" -D - -o /dev/null "$(cc "$CC_V")" | tr -d '\r')" '^Content-Type: application/json$' \
+	"... as JSON"
+t_is "$(code -u "$CC_AUTH" -X POST "$(cc "$CC_V")")" 405 "POST to the status: 405"
+t_is "$(code -u "$CC_AUTH" "$(cc "$CC_V" /restart)")" 405 "GET of the restart: 405"
+t_is "$(code -u "$CC_AUTH" "http://127.0.0.1:$CC_V/vco/api/healthstatus")" 404 "the server's paths are not there: 404"
+t_is "$(simctl v hang on)" "ok hang=on" "hang v"
+t_is "$(get -u "$CC_AUTH" "$(cc "$CC_V")")" '{"currentStatus":"UNDEFINED"}' "a hung server: UNDEFINED"
+simctl v hang off >/dev/null
+
+t_is "$(simctl v shutdown)" "ok state=SHUTDOWN" "shutdown v"
+t_is "$(get -u "$CC_AUTH" "$(cc "$CC_V")")" '{"currentStatus":"STOPPED"}' \
+	"the Control Center answers while the server is down: STOPPED"
+rc=0
+curl -s -o /dev/null --max-time 5 "$(url v /)" || rc=$?
+t_is "$rc" 7 "(the server's connects are refused)"
+t_wait 3 "v's beat goes stale" beat_older v 600
+t_is "$(simctl v cc-fail on)" "ok cc-fail=on" "cc-fail on"
+t_is "$(code -u "$CC_AUTH" -X POST "$(cc "$CC_V" /restart)")" 500 "cc-fail: the restart answers 500"
+t_ok "... and the server stays down" status_is v "ok state=SHUTDOWN heartbeat=off listening=no drops=0"
+t_is "$(simctl v cc-fail off)" "ok cc-fail=off" "cc-fail off"
+t_is "$(get -u "$CC_AUTH" -X POST -w ' %{http_code}' "$(cc "$CC_V" /restart)")" '{"currentStatus":"STARTING"} 202' \
+	"restart: 202, STARTING"
+t_is "$(code "$(url v /vco/api/healthstatus)")" 503 "the server listens again and answers 503 while starting"
+t_wait 5 "the Control Center says RUNNING again" cc_is "$CC_V" RUNNING -u "$CC_AUTH"
+t_ok "v is back as STANDBY (a node of the cluster is running)" is_state v STANDBY
+t_wait 2 "v beats again" beat_fresh v 500
+t_is "$(simctl v cc-status)" "ok cc=RUNNING restarts=1 cc-fail=off" "one restart counted"
+t_like "$(cat "$T/sim-v.log")" 'control center: restart asked' "v logs the restart"
+
+PG_CONNINFO='' t_ok "sim w: no database, a Control Center without auth" \
+	sim_start w running --startup-ms 300 --cc-port "$CC_W" --cc-restart-delay-ms 600
+t_is "$(get "$(cc "$CC_W")")" '{"currentStatus":"RUNNING"}' "without --cc-credentials: no auth"
+t_is "$(get -X POST -w ' %{http_code}' "$(cc "$CC_W" /restart)")" '{"currentStatus":"STOPPED"} 202' \
+	"--cc-restart-delay-ms: STOPPED first"
+t_ok "... for a while" stays 300 cc_is "$CC_W" STOPPED
+t_wait 5 "then RUNNING" cc_is "$CC_W" RUNNING
+t_ok "w serves again, as it was started" is_state w RUNNING
+code -X POST "$(cc "$CC_W" /restart)" >/dev/null
+t_is "$(simctl w shutdown)" "ok state=SHUTDOWN" "a shutdown while a restart is pending"
+t_ok "... cancels it" stays 1000 status_is w "ok state=SHUTDOWN heartbeat=off listening=no drops=0"
+t_is "$(simctl w cc-status)" "ok cc=STOPPED restarts=2 cc-fail=off" "cc-status"
+t_like "$(simctl a cc-status)" '^error no control center' "cc-status without --cc-port: error"
+
 # ---------------------------------------------------------------- TLS, no database
 
 if command -v openssl >/dev/null; then

@@ -56,7 +56,7 @@ cmd_status(struct sim *sim, char **argv, char *reply, size_t len)
 	(void)argv;
 	snprintf(reply, len, "ok state=%s heartbeat=%s listening=%s drops=%lu",
 		 sim_state_name(sim->state), heartbeat_word(sim),
-		 sim->listen_fd != -1 ? "yes" : "no", sim->drops);
+		 sim->http.fd != -1 ? "yes" : "no", sim->drops);
 }
 
 static void
@@ -171,6 +171,31 @@ cmd_delay(struct sim *sim, char **argv, char *reply, size_t len)
 	snprintf(reply, len, "ok delay=%ld", ms);
 }
 
+static void
+cmd_cc_fail(struct sim *sim, char **argv, char *reply, size_t len)
+{
+	if (on_off(argv[0], &sim->cc_fail) == -1) {
+		snprintf(reply, len, "error usage: cc-fail on|off");
+		return;
+	}
+	sim_log(sim, "control center restart answers %s",
+		sim->cc_fail ? "500" : "202");
+	snprintf(reply, len, "ok cc-fail=%s", argv[0]);
+}
+
+static void
+cmd_cc_status(struct sim *sim, char **argv, char *reply, size_t len)
+{
+	(void)argv;
+	if (sim->cc.fd == -1) {
+		snprintf(reply, len, "error no control center (--cc-port)");
+		return;
+	}
+	snprintf(reply, len, "ok cc=%s restarts=%lu cc-fail=%s",
+		 sim_cc_status(sim), sim->cc_restarts,
+		 sim->cc_fail ? "on" : "off");
+}
+
 static const struct ctl_cmd cmds[] = {
 	{ "status", 0, 0, "status", cmd_status },
 	{ "heartbeat", 1, 1, "heartbeat stop|resume", cmd_heartbeat },
@@ -181,6 +206,8 @@ static const struct ctl_cmd cmds[] = {
 	{ "http500", 1, 1, "http500 on|off", cmd_http500 },
 	{ "hang", 1, 1, "hang on|off", cmd_hang },
 	{ "delay", 1, 1, "delay MS", cmd_delay },
+	{ "cc-fail", 1, 1, "cc-fail on|off", cmd_cc_fail },
+	{ "cc-status", 0, 0, "cc-status", cmd_cc_status },
 };
 
 /* Runs one command line (NUL-terminated, no newline) into reply. */
@@ -218,7 +245,7 @@ ctl_run(struct sim *sim, char *line, char *reply, size_t len)
 	snprintf(reply, len,
 		 "error unknown command (status, heartbeat stop|resume, "
 		 "standby, running, shutdown, restart, http500 on|off, "
-		 "hang on|off, delay MS)");
+		 "hang on|off, delay MS, cc-fail on|off, cc-status)");
 }
 
 static void

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -43,6 +44,13 @@ enum io_result {
 };
 
 static void conn_close(struct sim_conn *c);
+
+/* The list a connection is on: the Control Center's outlive the server's. */
+static struct sim_conn **
+conn_list(struct sim_conn *c)
+{
+	return c->cc ? &c->sim->cc_conns : &c->sim->conns;
+}
 
 static bool
 io_again(void)
@@ -146,7 +154,9 @@ conn_fill(struct sim_conn *c)
 		if (r == IO_ERROR)
 			return -1;
 		ev_timer_again(c->sim->loop, &c->idle);
-		if (c->sim->hang && c->ps != SIM_PS_LINGER && !c->hung) {
+		/* "hang" is the server's; the Control Center still answers. */
+		if (c->sim->hang && !c->cc && c->ps != SIM_PS_LINGER &&
+		    !c->hung) {
 			c->hung = true;
 			sim_buf_consume(&c->in, sim_buf_pending(&c->in));
 		}
@@ -378,7 +388,7 @@ conn_close(struct sim_conn *c)
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
-		sim->conns = c->next;
+		*conn_list(c) = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	sim_buf_free(&c->in);
@@ -388,9 +398,10 @@ conn_close(struct sim_conn *c)
 }
 
 static void
-conn_new(struct sim *sim, int fd)
+conn_new(struct sim_listener *l, int fd)
 {
-	struct sim_conn *c;
+	struct sim *sim = l->sim;
+	struct sim_conn *c, **list;
 	int one = 1;
 
 	c = calloc(1, sizeof(*c));
@@ -400,9 +411,11 @@ conn_new(struct sim *sim, int fd)
 		return;
 	}
 	c->sim = sim;
+	c->cc = l->cc;
 	c->fd = fd;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (sim->ssl_ctx != NULL) {
+	/* The Control Center speaks plain HTTP (the real one is HTTPS). */
+	if (sim->ssl_ctx != NULL && !l->cc) {
 		c->ssl = SSL_new(sim->ssl_ctx);
 		if (c->ssl == NULL || SSL_set_fd(c->ssl, fd) != 1) {
 			sim_err(sim, "SSL_new failed: dropping a connection");
@@ -421,10 +434,11 @@ conn_new(struct sim *sim, int fd)
 	ev_init(&c->timer, conn_timer_cb);
 	ev_init(&c->idle, conn_idle_cb);
 	c->idle.repeat = IDLE_S;
-	c->next = sim->conns;
-	if (sim->conns != NULL)
-		sim->conns->prev = c;
-	sim->conns = c;
+	list = conn_list(c);
+	c->next = *list;
+	if (*list != NULL)
+		(*list)->prev = c;
+	*list = c;
 	ev_io_start(sim->loop, &c->rw);
 	ev_timer_again(sim->loop, &c->idle);
 }
@@ -432,37 +446,37 @@ conn_new(struct sim *sim, int fd)
 static void
 accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct sim *sim = SIM_CONTAINER_OF(w, struct sim, accept_retry);
+	struct sim_listener *l =
+	    SIM_CONTAINER_OF(w, struct sim_listener, accept_retry);
 
 	(void)revents;
-	if (sim->listen_fd != -1)
-		ev_io_start(loop, &sim->listen_w);
+	if (l->fd != -1)
+		ev_io_start(loop, &l->w);
 }
 
 static void
 listen_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct sim *sim = SIM_CONTAINER_OF(w, struct sim, listen_w);
+	struct sim_listener *l = SIM_CONTAINER_OF(w, struct sim_listener, w);
 	int i, fd;
 
 	(void)revents;
 	for (i = 0; i < 64; i++) {
-		fd = accept4(sim->listen_fd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			/* Out of descriptors: the listener would wake us
 			 * again at once, so pause it instead of spinning. */
 			if (errno == EMFILE || errno == ENFILE ||
 			    errno == ENOBUFS || errno == ENOMEM) {
-				sim_err(sim, "accept: %s (pausing 100 ms)",
+				sim_err(l->sim, "accept: %s (pausing 100 ms)",
 					strerror(errno));
-				ev_io_stop(loop, &sim->listen_w);
-				ev_timer_set(&sim->accept_retry, 0.1, 0.);
-				ev_timer_start(loop, &sim->accept_retry);
+				ev_io_stop(loop, &l->w);
+				ev_timer_set(&l->accept_retry, 0.1, 0.);
+				ev_timer_start(loop, &l->accept_retry);
 			}
 			return;
 		}
-		conn_new(sim, fd);
+		conn_new(l, fd);
 	}
 }
 
@@ -503,13 +517,13 @@ fail:
 }
 
 int
-sim_http_listen(struct sim *sim, char *err, size_t errlen)
+sim_listener_open(struct sim_listener *l, char *err, size_t errlen)
 {
 	const char *what;
 	int fd, one = 1, saved;
 
 	what = "socket";
-	fd = socket(sim->addr.ss_family,
+	fd = socket(l->addr.ss_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		goto fail;
@@ -518,43 +532,70 @@ sim_http_listen(struct sim *sim, char *err, size_t errlen)
 	what = "setsockopt";
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
 		goto fail;
-	if (sim->addr.ss_family == AF_INET6 &&
+	if (l->addr.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
 	what = "bind";
-	if (bind(fd, (struct sockaddr *)&sim->addr, sim->addrlen) == -1)
+	if (bind(fd, (struct sockaddr *)&l->addr, l->addrlen) == -1)
 		goto fail;
 	what = "listen";
 	if (listen(fd, 1024) == -1)
 		goto fail;
 	/* With port 0 the kernel chose one: keep it for later restarts. */
 	what = "getsockname";
-	if (getsockname(fd, (struct sockaddr *)&sim->addr, &sim->addrlen) == -1)
+	if (getsockname(fd, (struct sockaddr *)&l->addr, &l->addrlen) == -1)
 		goto fail;
-	sim->listen_fd = fd;
-	ev_io_init(&sim->listen_w, listen_cb, fd, EV_READ);
-	ev_init(&sim->accept_retry, accept_retry_cb);
-	ev_io_start(sim->loop, &sim->listen_w);
+	l->fd = fd;
+	ev_io_init(&l->w, listen_cb, fd, EV_READ);
+	ev_init(&l->accept_retry, accept_retry_cb);
+	ev_io_start(l->sim->loop, &l->w);
 	return 0;
 
 fail:
 	saved = errno;
-	snprintf(err, errlen, "%s %s: %s", what, sim->listen_text,
-		 strerror(saved));
+	snprintf(err, errlen, "%s %s: %s", what, l->text, strerror(saved));
 	if (fd != -1)
 		close(fd);
 	return -1;
 }
 
+static void
+listener_close(struct sim_listener *l)
+{
+	if (l->fd == -1)
+		return;
+	ev_io_stop(l->sim->loop, &l->w);
+	ev_timer_stop(l->sim->loop, &l->accept_retry);
+	close(l->fd);
+	l->fd = -1;
+}
+
+void
+sim_listener_url(const struct sim_listener *l, bool tls, char *buf, size_t len)
+{
+	char host[64], port[16];
+	bool v6 = l->addr.ss_family == AF_INET6;
+
+	if (getnameinfo((const struct sockaddr *)&l->addr, l->addrlen, host,
+			sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		snprintf(host, sizeof(host), "?");
+		snprintf(port, sizeof(port), "?");
+	}
+	snprintf(buf, len, "%s://%s%s%s:%s", tls ? "https" : "http",
+		 v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+int
+sim_http_listen(struct sim *sim, char *err, size_t errlen)
+{
+	return sim_listener_open(&sim->http, err, errlen);
+}
+
 void
 sim_http_close_all(struct sim *sim)
 {
-	if (sim->listen_fd != -1) {
-		ev_io_stop(sim->loop, &sim->listen_w);
-		ev_timer_stop(sim->loop, &sim->accept_retry);
-		close(sim->listen_fd);
-		sim->listen_fd = -1;
-	}
+	listener_close(&sim->http);
 	while (sim->conns != NULL)
 		conn_close(sim->conns);
 }
@@ -563,6 +604,9 @@ void
 sim_http_free(struct sim *sim)
 {
 	sim_http_close_all(sim);
+	listener_close(&sim->cc);
+	while (sim->cc_conns != NULL)
+		conn_close(sim->cc_conns);
 	if (sim->ssl_ctx != NULL)
 		SSL_CTX_free(sim->ssl_ctx);
 	sim->ssl_ctx = NULL;

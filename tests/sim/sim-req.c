@@ -37,7 +37,11 @@ static const struct {
 	{ 100, "Continue" },
 	{ 101, "Switching Protocols" },
 	{ 200, "OK" },
+	{ 202, "Accepted" },
 	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 404, "Not Found" },
+	{ 405, "Method Not Allowed" },
 	{ 426, "Upgrade Required" },
 	{ 431, "Request Header Fields Too Large" },
 	{ 500, "Internal Server Error" },
@@ -59,6 +63,7 @@ void
 sim_req_reset(struct sim_req *req)
 {
 	free(req->target);
+	free(req->authorization);
 	memset(req, 0, sizeof(*req));
 	req->ws_version = -1;
 }
@@ -131,6 +136,12 @@ path_is(const char *target, const char *path)
 	return n == strlen(path) && strncmp(target, path, n) == 0;
 }
 
+bool
+sim_req_path_is(const char *target, const char *path)
+{
+	return path_is(target, path);
+}
+
 /* The decimal value of key in the query string, if there is one. */
 static bool
 query_u64(const char *target, const char *key, uint64_t *out)
@@ -194,6 +205,13 @@ answer(struct sim_conn *c, int code, const char *ctype, const char *body,
 	put_head(c, code, ctype, n, extra);
 	if (!is_head(c))
 		put(c, body, n);
+}
+
+void
+sim_req_respond(struct sim_conn *c, int code, const char *ctype,
+		const char *body, const char *extra)
+{
+	answer(c, code, ctype, body, extra);
 }
 
 /* Answers a request that cannot go on and closes the connection after it;
@@ -312,7 +330,9 @@ sim_req_answer(struct sim_conn *c)
 
 	c->keep_alive = req->keep_alive;
 	c->ps = SIM_PS_HEAD;
-	if (sim->state == SIM_STARTING) {
+	if (c->cc) {
+		sim_cc_answer(c);
+	} else if (sim->state == SIM_STARTING) {
 		snprintf(body, sizeof(body), "%s is starting\n", sim->name);
 		answer(c, 503, "text/plain", body, "Retry-After: 1\r\n");
 	} else if (get_or_head &&
@@ -356,9 +376,12 @@ req_complete(struct sim_conn *c)
 	struct sim_req *req = &c->req;
 	uint64_t ms = (uint64_t)c->sim->delay_ms, slow = 0;
 
-	if ((strcmp(req->method, "GET") == 0 || is_head(c)) &&
-	    path_is(req->target, "/slow") &&
-	    query_u64(req->target, "ms", &slow))
+	/* "delay" and /slow are the server's, not the Control Center's. */
+	if (c->cc)
+		ms = 0;
+	else if ((strcmp(req->method, "GET") == 0 || is_head(c)) &&
+		 path_is(req->target, "/slow") &&
+		 query_u64(req->target, "ms", &slow))
 		ms += slow < SLOW_MAX_MS ? slow : SLOW_MAX_MS;
 	if (ms > 0) {
 		c->ps = SIM_PS_WAIT;
@@ -466,6 +489,15 @@ parse_header(struct sim_req *req, struct head_info *h, const char *p, size_t n)
 		req->ws_key[vlen] = '\0';
 	} else if (ieq(p, namelen, "Sec-WebSocket-Version")) {
 		req->ws_version = vlen > 0 && vlen < 4 ? atoi(v) : 0;
+	} else if (ieq(p, namelen, "Authorization")) {
+		/* Two of them: neither is believed (sim-cc.c refuses ""). */
+		if (req->authorization != NULL) {
+			req->authorization[0] = '\0';
+			return 0;
+		}
+		req->authorization = strndup(v, vlen);
+		if (req->authorization == NULL)
+			return -1;
 	}
 	return 0;
 }

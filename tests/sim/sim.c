@@ -5,7 +5,9 @@
  * The node serves HTTP(S) (sim-http.c, sim-req.c, sim-ws.c), beats into a
  * PostgreSQL heartbeat table and takes part in a vRO-like active/standby
  * election there (sim-db.c), and obeys a control socket (sim-ctl.c) that
- * makes it shut down, restart, hang, fail or split the cluster's brain.
+ * makes it shut down, restart, hang, fail or split the cluster's brain. With
+ * --cc-port, a Control Center on a port of its own (sim-cc.c) reports and
+ * restarts the server, as restart hooks expect of a real vRO node.
  */
 #include "config.h"
 
@@ -101,18 +103,11 @@ sim_failover_ms(const struct sim *sim)
 static void
 sim_ready(struct sim *sim)
 {
-	char host[64], port[16];
+	char url[96];
 
-	if (getnameinfo((struct sockaddr *)&sim->addr, sim->addrlen, host,
-			sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-		snprintf(host, sizeof(host), "?");
+	sim_listener_url(&sim->http, sim->ssl_ctx != NULL, url, sizeof(url));
 	/* Printed even with --quiet: scripts wait for it. */
-	sim_err(sim, "ready on %s://%s%s%s:%s state=%s",
-		sim->ssl_ctx != NULL ? "https" : "http",
-		sim->addr.ss_family == AF_INET6 ? "[" : "", host,
-		sim->addr.ss_family == AF_INET6 ? "]" : "", port,
-		state_names[sim->state]);
+	sim_err(sim, "ready on %s state=%s", url, state_names[sim->state]);
 }
 
 /* A vRO node that is shut down: no listener (connects are refused), no
@@ -120,6 +115,7 @@ sim_ready(struct sim *sim)
 void
 sim_shutdown(struct sim *sim)
 {
+	sim_cc_cancel(sim);
 	if (sim->state == SIM_SHUTDOWN)
 		return;
 	ev_timer_stop(sim->loop, &sim->startup);
@@ -188,7 +184,9 @@ usage(FILE *f)
 		"[--startup-ms 3000]\n"
 		"         [--db-loss-standby-ms MS] [--tls-cert FILE "
 		"--tls-key FILE]\n"
-		"         [--pidfile FILE] [--quiet]\n");
+		"         [--cc-port PORT [--cc-credentials USER:PASSWORD]\n"
+		"          [--cc-restart-delay-ms 0]] [--pidfile FILE] "
+		"[--quiet]\n");
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -246,10 +244,10 @@ parse_listen(struct sim *sim, const char *text)
 	if (r != 0)
 		die_usage("--listen: \"%s\": %s (an IP address and a port)",
 			  text, gai_strerror(r));
-	memcpy(&sim->addr, res->ai_addr, res->ai_addrlen);
-	sim->addrlen = res->ai_addrlen;
+	memcpy(&sim->http.addr, res->ai_addr, res->ai_addrlen);
+	sim->http.addrlen = res->ai_addrlen;
 	freeaddrinfo(res);
-	sim->listen_text = text;
+	snprintf(sim->http.text, sizeof(sim->http.text), "%s", text);
 }
 
 static void
@@ -270,6 +268,9 @@ parse_args(struct sim *sim, int argc, char **argv)
 		OPT_TLS_CERT,
 		OPT_TLS_KEY,
 		OPT_PIDFILE,
+		OPT_CC_PORT,
+		OPT_CC_CREDENTIALS,
+		OPT_CC_DELAY,
 		OPT_QUIET,
 		OPT_HELP,
 	};
@@ -289,6 +290,11 @@ parse_args(struct sim *sim, int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, OPT_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
+		{ "cc-port", required_argument, NULL, OPT_CC_PORT },
+		{ "cc-credentials", required_argument, NULL,
+		  OPT_CC_CREDENTIALS },
+		{ "cc-restart-delay-ms", required_argument, NULL,
+		  OPT_CC_DELAY },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -303,6 +309,7 @@ parse_args(struct sim *sim, int argc, char **argv)
 	sim->priority = 100;
 	sim->startup_ms = 3000;
 	sim->db_loss_ms = -1;
+	sim->cc_port = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NAME:
@@ -358,6 +365,16 @@ parse_args(struct sim *sim, int argc, char **argv)
 		case OPT_PIDFILE:
 			sim->pidfile = optarg;
 			break;
+		case OPT_CC_PORT:
+			sim->cc_port = parse_long("cc-port", optarg, 0, 65535);
+			break;
+		case OPT_CC_CREDENTIALS:
+			sim->cc_credentials = optarg;
+			break;
+		case OPT_CC_DELAY:
+			sim->cc_restart_delay_ms = parse_long(
+			    "cc-restart-delay-ms", optarg, 0, 3600000);
+			break;
 		case OPT_QUIET:
 			sim->quiet = true;
 			break;
@@ -381,6 +398,14 @@ parse_args(struct sim *sim, int argc, char **argv)
 		die_usage("--name: 1 to 64 of A-Z a-z 0-9 . _ -");
 	if ((sim->tls_cert == NULL) != (sim->tls_key == NULL))
 		die_usage("--tls-cert and --tls-key go together");
+	if (sim->cc_port == -1 &&
+	    (sim->cc_credentials != NULL || sim->cc_restart_delay_ms > 0))
+		die_usage("--cc-credentials and --cc-restart-delay-ms need "
+			  "--cc-port");
+	if (sim->cc_credentials != NULL &&
+	    (strchr(sim->cc_credentials, ':') == NULL ||
+	     sim->cc_credentials[0] == ':'))
+		die_usage("--cc-credentials: USER:PASSWORD");
 	parse_listen(sim, listen);
 	if (sim->db_loss_ms == -1)
 		sim->db_loss_ms = (long)sim_failover_ms(sim);
@@ -425,7 +450,11 @@ main(int argc, char **argv)
 	int rc = 1;
 
 	memset(&sim, 0, sizeof(sim));
-	sim.listen_fd = -1;
+	sim.http.sim = &sim;
+	sim.http.fd = -1;
+	sim.cc.sim = &sim;
+	sim.cc.cc = true;
+	sim.cc.fd = -1;
 	sim.ctl_fd = -1;
 	sim.db.io_fd = -1;
 	parse_args(&sim, argc, argv);
@@ -444,6 +473,8 @@ main(int argc, char **argv)
 	if (sim_ctl_open(&sim, err, sizeof(err)) == -1)
 		goto done;
 	if (sim_http_listen(&sim, err, sizeof(err)) == -1)
+		goto done;
+	if (sim_cc_open(&sim, err, sizeof(err)) == -1)
 		goto done;
 	if (sim.pidfile != NULL) {
 		if (write_pidfile(sim.pidfile, err, sizeof(err)) == -1)
@@ -470,6 +501,7 @@ done:
 	ev_timer_stop(sim.loop, &sim.startup);
 	sim_db_free(&sim);
 	sim_http_free(&sim);
+	sim_cc_close(&sim);
 	sim_ctl_close(&sim);
 	if (pidfile_written)
 		unlink(sim.pidfile);

@@ -69,12 +69,27 @@ struct sim_req {
 	uint64_t body_left; /* Content-Length bytes or chunk bytes to read */
 	uint64_t body_bytes;
 	size_t trailer_bytes;
+	/* The Authorization value, NULL when none, "" when twice; owned. */
+	char *authorization;
 };
 
 struct sim;
 
+/* A listening socket: the node's server, or its Control Center. */
+struct sim_listener {
+	struct sim *sim;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[160]; /* the address as given, for messages */
+	bool cc;	/* connections accepted here are Control Center ones */
+	int fd;		/* -1 while closed */
+	ev_io w;
+	ev_timer accept_retry;
+};
+
 struct sim_conn {
 	struct sim *sim;
+	bool cc; /* a Control Center connection: see sim-cc.c */
 	struct sim_conn *prev;
 	struct sim_conn *next;
 	int fd;
@@ -142,14 +157,14 @@ struct sim {
 
 	/* command line */
 	const char *name;
-	const char *listen_text;
 	const char *ctl_path;
 	const char *conninfo;
 	const char *pidfile;
 	const char *tls_cert;
 	const char *tls_key;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
+	long cc_port;		    /* -1: no Control Center */
+	const char *cc_credentials; /* USER:PASSWORD, NULL: no auth */
+	long cc_restart_delay_ms;
 	enum sim_state initial_state;
 	long interval_ms;
 	long failover_heartbeats;
@@ -168,14 +183,22 @@ struct sim {
 	bool http500;
 	bool hang;
 	long delay_ms;
-	unsigned long drops; /* requests to /drop: read, then the connection cut */
+	/* requests to /drop: read, then the connection cut */
+	unsigned long drops;
 	ev_timer startup;
 
-	int listen_fd;
-	ev_io listen_w;
-	ev_timer accept_retry;
+	struct sim_listener http;
 	SSL_CTX *ssl_ctx;
 	struct sim_conn *conns;
+
+	/* The Control Center (sim-cc.c): up while the server is shut down. */
+	struct sim_listener cc;
+	struct sim_conn *cc_conns;
+	char *cc_token; /* base64 of cc_credentials; owned */
+	bool cc_fail;	/* the restart endpoint answers 500 */
+	bool cc_restart_pending;
+	unsigned long cc_restarts; /* restarts asked for and accepted */
+	ev_timer cc_restart;
 
 	struct sim_db db;
 
@@ -208,11 +231,18 @@ size_t sim_buf_pending(const struct sim_buf *b);
 void sim_buf_consume(struct sim_buf *b, size_t n);
 void sim_buf_free(struct sim_buf *b);
 
-/* sim-http.c: the listener and the connections' I/O */
+/* sim-http.c: the listeners and the connections' I/O */
 int sim_http_tls_init(struct sim *sim, char *err, size_t errlen);
+/* Opens l on l->addr; with port 0, l->addr gets the port chosen. */
+int sim_listener_open(struct sim_listener *l, char *err, size_t errlen);
+/* "http://127.0.0.1:8281" or "https://[::1]:8281" into buf. */
+void sim_listener_url(const struct sim_listener *l, bool tls, char *buf,
+		      size_t len);
 int sim_http_listen(struct sim *sim, char *err, size_t errlen);
-/* Closes the listener and every connection; connects are refused after. */
+/* Closes the server's listener and every server connection; connects are
+ * refused after. The Control Center stays. */
 void sim_http_close_all(struct sim *sim);
+/* Closes everything, the Control Center included. */
 void sim_http_free(struct sim *sim);
 /* Starts the answer-delay timer of a connection in SIM_PS_WAIT. */
 void sim_http_delay(struct sim_conn *c, long ms);
@@ -222,6 +252,21 @@ void sim_http_delay(struct sim_conn *c, long ms);
 void sim_req_process(struct sim_conn *c);
 void sim_req_answer(struct sim_conn *c);
 void sim_req_reset(struct sim_req *req);
+/* Queues a whole answer with body (none for HEAD); extra: more header
+ * lines, each ending in CRLF, or NULL. */
+void sim_req_respond(struct sim_conn *c, int code, const char *ctype,
+		     const char *body, const char *extra);
+bool sim_req_path_is(const char *target, const char *path);
+
+/* sim-cc.c: the Control Center */
+int sim_cc_open(struct sim *sim, char *err, size_t errlen);
+void sim_cc_close(struct sim *sim);
+/* "RUNNING", "STOPPED", "STARTING" or "UNDEFINED" */
+const char *sim_cc_status(const struct sim *sim);
+void sim_cc_answer(struct sim_conn *c);
+/* A restart asked for on the Control Center and not yet begun is
+ * forgotten (the control socket said otherwise). */
+void sim_cc_cancel(struct sim *sim);
 
 /* sim-ws.c: RFC 6455 echo. sim_ws_accept_key fills out (>= 29 bytes) with
  * the Sec-WebSocket-Accept of a Sec-WebSocket-Key, or returns -1 when the
