@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,6 +28,8 @@
 #include "core/log.h"
 #include "core/route.h"
 #include "health/monitor.h"
+#include "notify/event.h"
+#include "notify/notify.h"
 #include "proxy/listener.h"
 #include "proxy/proxy.h"
 #include "proxy/tls.h"
@@ -45,6 +48,7 @@ struct daemon {
 	struct curlev *curl;
 	struct route_holder routes;
 	struct monitor *monitor;
+	struct notifier *notifier;
 	ev_signal sig_term;
 	ev_signal sig_int;
 	ev_signal sig_hup;
@@ -77,20 +81,57 @@ warn_restart_only(const struct conf *old, const struct conf *new)
 			 "the next restart");
 }
 
-/* Events go to the log until the notifier takes them (issue "Notifications").
- */
+static double
+wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
+}
+
+/* A decision's event: its id, a log line, and the notifier. */
 static void
 on_event(void *ctx, const struct conf *conf, const struct policy_event *ev)
 {
+	struct daemon *d = ctx;
+	bool has_state = ev->node != NULL;
+	struct event e = {
+		.kind = ev->kind,
+		.time_ms = (int64_t)wall_ms(),
+		.cluster = conf->cluster_name,
+		.appliance = conf->name,
+		.node = ev->node,
+		.from = ev->from,
+		.to = ev->to,
+		.state = has_state ? node_state_names[ev->state].name : NULL,
+		.prev = has_state ? node_state_names[ev->prev].name : NULL,
+		.reason = ev->reason,
+		.dry_run = ev->dry_run,
+	};
 	char who[256] = "";
 
+	e.evidence_ms =
+	    ev->evidence_ms > 0 ? (int64_t)ev->evidence_ms : e.time_ms;
+	event_make_id(&e);
 	if (ev->kind == EVENT_FAILOVER)
 		snprintf(who, sizeof(who), " from=%s to=%s", ev->from, ev->to);
 	else if (ev->node != NULL)
 		snprintf(who, sizeof(who), " node=%s state=%s", ev->node,
-			 node_state_names[ev->state].name);
-	log_info("event %s: cluster=%s%s: %s", event_kind_names[ev->kind],
-		 conf->cluster_name, who, ev->reason ? ev->reason : "");
+			 e.state);
+	log_info("event %s %s: cluster=%s%s: %s", event_kind_names[ev->kind],
+		 e.id, conf->cluster_name, who, ev->reason ? ev->reason : "");
+	if (d->notifier != NULL)
+		notifier_emit(d->notifier, &e);
+}
+
+static void
+node_table(void *ctx, struct buf *out)
+{
+	struct daemon *d = ctx;
+
+	if (d->monitor != NULL)
+		monitor_table_text(d->monitor, out);
 }
 
 static void
@@ -148,9 +189,16 @@ daemon_reload(struct daemon *d)
 	}
 	route_settings_from_conf(&rs, new, &key, node_tls);
 	SSL_CTX_free(node_tls); /* rs holds it now */
-	if (monitor_reload(d->monitor, new, &rs) == -1) {
+	bool notifier_on_new = notifier_reload(d->notifier, new) == 0;
+
+	if (!notifier_on_new || monitor_reload(d->monitor, new, &rs) == -1) {
 		log_error("reload failed: out of memory; still running on the "
 			  "previous configuration");
+		/* The notifier goes back too; should even that fail, it
+		 * keeps the new configuration, which is then never freed. */
+		if (notifier_on_new &&
+		    notifier_reload(d->notifier, d->conf) == -1)
+			new = NULL;
 		route_settings_release(&rs);
 		sticky_key_wipe(&key);
 		conf_free(new);
@@ -302,6 +350,13 @@ daemon_run(const char *conf_path, struct conf *conf)
 	/* Modules start here, in order: health evidence, decisions, the
 	 * proxy that follows them, notifications, the admin listener. */
 	d.curl = curlev_new(d.loop);
+	if (d.curl != NULL &&
+	    (d.notifier = notifier_start(d.loop, d.curl, d.conf, node_table, &d,
+					 err, sizeof(err))) == NULL) {
+		fprintf(stderr, "vigil: %s: vigil.spool_dir: %s\n", conf->file,
+			err);
+		goto out;
+	}
 	d.monitor = d.curl ? monitor_start(d.loop, d.curl, d.conf, &d.routes,
 					   &rs, on_event, &d)
 			   : NULL;
@@ -335,6 +390,7 @@ out:
 	proxy_stop(d.proxy);
 	alog_close(d.alog);
 	monitor_stop(d.monitor);
+	notifier_stop(d.notifier);
 	curlev_free(d.curl);
 	route_holder_free(&d.routes);
 	listeners_close(d.listeners);

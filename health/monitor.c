@@ -17,7 +17,10 @@
 #include "health/heartbeat.h"
 #include "health/monitor.h"
 #include "health/probe.h"
+#include "notify/hooks.h"
+#include "policies/flap.h"
 #include "policies/node.h"
+#include "policies/pacing.h"
 #include "policies/passive.h"
 
 enum hb_source {
@@ -47,7 +50,8 @@ struct mon_node {
 	struct passive_track passive;
 	struct node_stats *stats; /* shared with the proxy workers */
 	double since;		  /* wall clock of the last state change */
-	char why[320];
+	struct flap_track flap;
+	struct hook_run *hook; /* its restart hook, while it runs */
 };
 
 struct monitor {
@@ -66,10 +70,13 @@ struct monitor {
 	struct mon_node *nodes;
 	struct cluster_node *cnodes;
 	struct cluster cluster;
-	unsigned long published; /* cluster generation of the last table */
-	unsigned long tables;	 /* tables published so far */
-	ev_timer eject_end;	 /* the next passive ejection to run out */
-	ev_timer passive_poll;	 /* reads the workers' failure counters */
+	unsigned long published;      /* cluster generation of the last table */
+	unsigned long tables;	      /* tables published so far */
+	ev_timer eject_end;	      /* the next passive ejection to run out */
+	ev_timer passive_poll;	      /* reads the workers' failure counters */
+	struct restart_track *tracks; /* restart pacing, one per node */
+	struct pacing pacing;
+	ev_timer restart_timer; /* the next back-off end or deadline */
 };
 
 /* Seconds of a monotonic clock: beats age by it, and neither an NTP step
@@ -83,18 +90,48 @@ mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void
-emit(void *ctx, const struct policy_event *ev)
-{
-	struct monitor *m = ctx;
-
-	m->on_event(m->ctx, m->conf, ev);
-}
-
 static double
 node_age_ms(const struct monitor *m, const struct mon_node *mn)
 {
 	return mn->hb_age_ms + (mono_now() - mn->hb_polled) * 1000.0;
+}
+
+static long
+node_index(const struct monitor *m, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < m->n; i++)
+		if (strcmp(m->cnodes[i].name, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+/*
+ * Every event leaves through here. Its evidence time (part of its id) is
+ * the node's last beat, to the second, when the database has one: several
+ * appliances reading the same rows then give the transition one id. The
+ * node events of a flapping node are held back (flap damping).
+ */
+static void
+emit(void *ctx, const struct policy_event *ev)
+{
+	struct monitor *m = ctx;
+	struct policy_event e = *ev;
+	long i = node_index(m, ev->node);
+
+	if (i >= 0 && m->nodes[i].flap.flapping &&
+	    (ev->kind == EVENT_NODE_UP || ev->kind == EVENT_NODE_DOWN)) {
+		m->nodes[i].flap.suppressed++;
+		log_info("event %s: node %s is flapping; held back",
+			 event_kind_names[ev->kind], ev->node);
+		return;
+	}
+	if (e.evidence_ms == 0 && i >= 0 && m->nodes[i].hb_row &&
+	    m->source == SOURCE_UP) {
+		double beat = ev_time() * 1000.0 - node_age_ms(m, &m->nodes[i]);
+
+		e.evidence_ms = floor(beat / 1000.0) * 1000.0;
+	}
+	m->on_event(m->ctx, m->conf, &e);
 }
 
 static enum hb_evidence
@@ -179,6 +216,8 @@ on_eject_end(struct ev_loop *loop, ev_timer *w, int revents)
 	arm_eject_end(m);
 }
 
+static void check_settled(struct monitor *m);
+
 /*
  * Reads the failures the workers counted: a node with passive
  * .consecutive_failures in a row leaves routing for eject_ms, unless it is
@@ -190,6 +229,7 @@ on_passive_poll(struct ev_loop *loop, ev_timer *w, int revents)
 	struct monitor *m = w->data;
 	double now = mono_now() * 1000.0;
 
+	check_settled(m);
 	for (size_t i = 0; i < m->n; i++) {
 		struct node_stats *st = m->nodes[i].stats;
 		unsigned f = atomic_load(&st->failures);
@@ -229,6 +269,93 @@ node_evidence(const struct monitor *m, const struct mon_node *mn,
 	};
 }
 
+/* Back after a restart: running, or standby with a fresh heartbeat (an
+ * active/standby cluster brings a restarted node back as standby). */
+static bool
+node_back(enum node_state base, enum hb_evidence hb)
+{
+	return base == NODE_RUNNING || (base == NODE_STANDBY && hb == HB_FRESH);
+}
+
+static bool
+restarting(const struct monitor *m, size_t i)
+{
+	enum restart_phase ph = m->tracks[i].phase;
+
+	return m->conf->restart_enabled &&
+	       (ph == RESTART_RUNNING || ph == RESTART_WAITING);
+}
+
+static void
+pacing_emit(void *ctx, const struct pacing_event *pe)
+{
+	struct monitor *m = ctx;
+	char reason[800];
+	struct policy_event ev = {
+		.kind = pe->kind,
+		.node = m->cnodes[pe->node].name,
+		.state = m->cnodes[pe->node].state,
+		.prev = m->cnodes[pe->node].state,
+		.reason = reason,
+	};
+
+	snprintf(reason, sizeof(reason), "attempt %d: %s", pe->attempt,
+		 pe->reason);
+	log_info("node %s: %s", ev.node, reason);
+	emit(m, &ev);
+}
+
+static void
+flapping_began(struct monitor *m, size_t i)
+{
+	char reason[256];
+	struct policy_event ev = {
+		.kind = EVENT_NODE_FLAPPING,
+		.node = m->cnodes[i].name,
+		.state = m->cnodes[i].state,
+		.prev = m->cnodes[i].state,
+		.reason = reason,
+	};
+
+	snprintf(reason, sizeof(reason),
+		 "more than %d state changes in %.0f s; its node_up and "
+		 "node_down events are held back until it is stable for %.0f s",
+		 m->conf->flap_changes, m->conf->flap_window_ms / 1000.0,
+		 m->conf->flap_window_ms / 1000.0);
+	log_warn("node %s: flapping: %s", ev.node, reason);
+	emit(m, &ev);
+}
+
+/* Flapping nodes that have been stable for the window: node_stable. */
+static void
+check_settled(struct monitor *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		unsigned changes, held;
+		char reason[256];
+		struct policy_event ev = {
+			.kind = EVENT_NODE_STABLE,
+			.node = m->cnodes[i].name,
+			.state = m->cnodes[i].state,
+			.prev = m->cnodes[i].state,
+			.reason = reason,
+		};
+
+		if (!m->nodes[i].flap.flapping ||
+		    !flap_settled(&m->nodes[i].flap, mono_now() * 1000.0,
+				  m->conf->flap_window_ms, &changes, &held))
+			continue;
+		snprintf(reason, sizeof(reason),
+			 "stable as %s for %.0f s after %u state changes; %u "
+			 "node_up/node_down event%s held back",
+			 node_state_names[ev.state].name,
+			 m->conf->flap_window_ms / 1000.0, changes, held,
+			 held == 1 ? " was" : "s were");
+		log_info("node %s: %s", ev.node, reason);
+		emit(m, &ev);
+	}
+}
+
 /* Re-judges node i; logs and raises its events when its state changed. */
 static void
 evaluate_node(struct monitor *m, size_t i)
@@ -241,7 +368,18 @@ evaluate_node(struct monitor *m, size_t i)
 
 	mn->hb = judge(m, mn);
 	cn->base = node_decide(mn->probe.verdict, mn->hb);
-	cn->state = mn->override != NODE_UNKNOWN ? mn->override : cn->base;
+	if (mn->override != NODE_UNKNOWN)
+		cn->state = mn->override;
+	else if (cn->base == NODE_SHUT_DOWN && restarting(m, i))
+		cn->state = NODE_RESTARTING;
+	else
+		cn->state = cn->base;
+	if (m->conf->restart_enabled)
+		pacing_observe(&m->pacing, i,
+			       mn->override != NODE_UNKNOWN ? mn->override
+							    : cn->base,
+			       node_back(cn->base, mn->hb), mono_now() * 1000.0,
+			       pacing_emit, m);
 	if (cn->state == prev)
 		return;
 	mn->since = ev_time();
@@ -249,16 +387,127 @@ evaluate_node(struct monitor *m, size_t i)
 	node_why(cn->state, &e, why, sizeof(why));
 	log_info("node %s: %s -> %s: %s", cn->name, node_state_names[prev].name,
 		 node_state_names[cn->state].name, why);
+	if (prev != NODE_UNKNOWN &&
+	    flap_change(&mn->flap, mono_now() * 1000.0, m->conf->flap_changes,
+			m->conf->flap_window_ms))
+		flapping_began(m, i);
 	cluster_node_changed(cn, prev, why, emit, m);
 }
 
-/* After nodes changed: the cluster's turn, and the routing table. */
+static void restart_pump(struct monitor *m);
+
+/* After nodes changed: the cluster's turn, the routing table, and the
+ * restart hooks. */
 static void
 evaluate_cluster(struct monitor *m)
 {
 	cluster_update(&m->cluster, emit, m);
 	if (m->cluster.generation != m->published)
 		publish(m);
+	restart_pump(m);
+}
+
+static void
+on_hook_done(void *ctx, const char *node, bool ok, const char *detail)
+{
+	struct monitor *m = ctx;
+	long i = node_index(m, node);
+
+	if (i < 0) {
+		log_info("hook %s: ended (%s); the node is no longer "
+			 "configured",
+			 node, detail);
+		return;
+	}
+	m->nodes[i].hook = NULL;
+	log_info("hook %s: %s", node, detail);
+	pacing_exited(&m->pacing, (size_t)i, ok, detail, mono_now() * 1000.0,
+		      pacing_emit, m);
+	evaluate_node(m, (size_t)i);
+	evaluate_cluster(m);
+}
+
+/* Starts node i's hook (or its dry run); a hook that cannot start is a
+ * failed attempt. */
+static void
+restart_start(struct monitor *m, size_t i)
+{
+	struct mon_node *mn = &m->nodes[i];
+	struct node_evidence e;
+	char why[320], err[256], reason[400];
+	struct hook_node hn = {
+		.node = m->cnodes[i].name,
+		.address = mn->conf->addr.text,
+		.reason = why,
+		.attempt = m->tracks[i].attempts + 1,
+		.hb_age_ms = mn->hb_row && m->source == SOURCE_UP
+				 ? node_age_ms(m, mn)
+				 : -1,
+	};
+	struct policy_event ev = {
+		.kind = EVENT_RESTART_STARTED,
+		.node = m->cnodes[i].name,
+		.reason = reason,
+	};
+	int rc;
+
+	node_evidence(m, mn, &e);
+	node_why(m->cnodes[i].base, &e, why, sizeof(why));
+	rc = hook_run(m->loop, m->conf, &hn, on_hook_done, m, &mn->hook, err,
+		      sizeof(err));
+	pacing_started(&m->pacing, i, mono_now() * 1000.0);
+	if (rc == -1) {
+		log_error("hook %s: cannot start %s: %s", hn.node,
+			  m->conf->restart_command[0], err);
+		snprintf(reason, sizeof(reason), "cannot start %s: %s",
+			 m->conf->restart_command[0], err);
+		pacing_exited(&m->pacing, i, false, reason, mono_now() * 1000.0,
+			      pacing_emit, m);
+		evaluate_node(m, i);
+		return;
+	}
+	evaluate_node(m, i);
+	snprintf(reason, sizeof(reason), "attempt %d%s: %s", hn.attempt,
+		 rc == 1 ? " (dry run: nothing was run)" : "", why);
+	ev.state = m->cnodes[i].state;
+	ev.prev = ev.state;
+	ev.dry_run = rc == 1;
+	emit(m, &ev);
+}
+
+static void
+restart_pump(struct monitor *m)
+{
+	double now = mono_now() * 1000.0, next;
+	long i;
+
+	if (!m->conf->restart_enabled)
+		return;
+	pacing_tick(&m->pacing, now, pacing_emit, m);
+	while ((i = pacing_due(&m->pacing, now)) >= 0)
+		restart_start(m, (size_t)i);
+	/* A wait that ran out shows the node shut_down again. */
+	for (size_t k = 0; k < m->n; k++)
+		if (m->nodes[k].override == NODE_UNKNOWN &&
+		    (m->cnodes[k].state == NODE_RESTARTING) !=
+			(m->cnodes[k].base == NODE_SHUT_DOWN &&
+			 restarting(m, k)))
+			evaluate_node(m, k);
+	ev_timer_stop(m->loop, &m->restart_timer);
+	next = pacing_next(&m->pacing, now);
+	if (next >= 0) {
+		ev_timer_set(&m->restart_timer, (next - now) / 1000.0 + 0.001,
+			     0.);
+		ev_timer_start(m->loop, &m->restart_timer);
+	}
+}
+
+static void
+on_restart_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct monitor *m = w->data;
+
+	evaluate_cluster(m);
 }
 
 static void
@@ -396,7 +645,8 @@ build_nodes(struct monitor *m, const struct conf *conf,
 	memset(&m->cluster, 0, sizeof(m->cluster));
 	m->nodes = calloc(n, sizeof(*m->nodes));
 	m->cnodes = calloc(n, sizeof(*m->cnodes));
-	if (m->nodes == NULL || m->cnodes == NULL)
+	m->tracks = calloc(n, sizeof(*m->tracks));
+	if (m->nodes == NULL || m->cnodes == NULL || m->tracks == NULL)
 		return -1;
 	m->n = n;
 	for (size_t i = 0; i < n; i++) {
@@ -425,12 +675,14 @@ build_nodes(struct monitor *m, const struct conf *conf,
 			}
 			cn->state = old->cnodes[j].state;
 			cn->base = old->cnodes[j].base;
+			m->tracks[i] = old->tracks[j];
 		}
 		if (mn->stats == NULL && (mn->stats = node_stats_new()) == NULL)
 			return -1;
 	}
 	if (cluster_init(&m->cluster, m->cnodes, n, conf->active_nodes) == -1)
 		return -1;
+	pacing_init(&m->pacing, m->tracks, n, conf);
 	/* Members stay members across a reload (no preemption). */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; old && j < old->n; j++)
@@ -465,8 +717,10 @@ free_nodes(struct monitor *m)
 	cluster_free(&m->cluster);
 	free(m->nodes);
 	free(m->cnodes);
+	free(m->tracks);
 	m->nodes = NULL;
 	m->cnodes = NULL;
+	m->tracks = NULL;
 	m->n = 0;
 }
 
@@ -491,6 +745,8 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->eject_end.data = m;
 	ev_timer_init(&m->passive_poll, on_passive_poll, 0.1, 0.1);
 	m->passive_poll.data = m;
+	ev_init(&m->restart_timer, on_restart_timer);
+	m->restart_timer.data = m;
 	ev_timer_start(loop, &m->passive_poll);
 	if (build_nodes(m, conf, NULL) == -1 || start_sources(m) == -1) {
 		monitor_stop(m);
@@ -530,6 +786,14 @@ monitor_reload(struct monitor *m, const struct conf *conf,
 		return -1;
 	}
 	stop_sources(&old);
+	for (size_t j = 0; j < old.n; j++)
+		if (old.nodes[j].hook != NULL &&
+		    node_index(m, old.cnodes[j].name) < 0) {
+			log_warn("hook %s: the node left the configuration; "
+				 "killing its restart hook",
+				 old.cnodes[j].name);
+			hook_abandon(old.nodes[j].hook);
+		}
 	free_nodes(&old);
 	route_settings_release(&old.settings);
 	evaluate(m);
@@ -545,8 +809,11 @@ monitor_stop(struct monitor *m)
 	if (m == NULL)
 		return;
 	stop_sources(m);
+	for (size_t i = 0; i < m->n; i++)
+		hook_abandon(m->nodes[i].hook);
 	ev_timer_stop(m->loop, &m->eject_end);
 	ev_timer_stop(m->loop, &m->passive_poll);
+	ev_timer_stop(m->loop, &m->restart_timer);
 	free_nodes(m);
 	route_settings_release(&m->settings);
 	free(m);
@@ -629,9 +896,37 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 		buf_json_str(b, hb_evidence_names[mn->hb].name);
 		buf_printf(b,
 			   ",\"connections\":%u,\"requests\":%lu,"
-			   "\"restart\":{\"attempts\":0,\"state\":\"idle\"}}",
+			   "\"restart\":{\"attempts\":%d,\"state\":\"%s\"}}",
 			   atomic_load(&mn->stats->connections),
-			   atomic_load(&mn->stats->requests));
+			   atomic_load(&mn->stats->requests),
+			   m->tracks[i].attempts,
+			   restart_phase_names[m->tracks[i].phase].name);
 	}
 	buf_puts(b, "]}");
+}
+
+void
+monitor_table_text(const struct monitor *m, struct buf *b)
+{
+	buf_printf(b, "%-20s %-12s %-6s %-10s %s\n", "NODE", "STATE", "ACTIVE",
+		   "HEARTBEAT", "WHY");
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mon_node *mn = &m->nodes[i];
+		const struct cluster_node *cn = &m->cnodes[i];
+		struct node_evidence e;
+		char why[320], age[32] = "-";
+
+		node_evidence(m, mn, &e);
+		node_why(cn->state, &e, why, sizeof(why));
+		if (mn->hb_row && m->source == SOURCE_UP)
+			snprintf(age, sizeof(age), "%.1f s",
+				 node_age_ms(m, mn) / 1000.0);
+		buf_printf(b, "%-20s %-12s %-6s %-10s %s\n", cn->name,
+			   node_state_names[cn->state].name,
+			   cn->active ? "yes" : "no", age, why);
+	}
+	buf_printf(b, "\nheartbeat database: %s%s%s\n",
+		   hb_source_names[m->source],
+		   m->cluster.all_down ? "; ALL NODES DOWN" : "",
+		   m->cluster.split_brain ? "; SPLIT BRAIN" : "");
 }

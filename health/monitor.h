@@ -40,4 +40,8 @@ void monitor_stop(struct monitor *m);
 /* SPEC.md's GET /api/status document. */
 void monitor_status_json(const struct monitor *m, struct buf *out);
 
+/* The node table as plain text for people (e-mails): one line per node
+ * with its state, whether it is active, its heartbeat age and why. */
+void monitor_table_text(const struct monitor *m, struct buf *out);
+
 #endif

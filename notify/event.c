@@ -3,6 +3,8 @@
  */
 #include "config.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -97,4 +99,252 @@ event_json(const struct event *e, struct buf *b)
 		buf_puts(b, ",\"dry_run\":true");
 	field(b, "appliance", e->appliance);
 	buf_puts(b, "}");
+}
+
+/*
+ * The reader of event_parse(): a strict recursive-descent pass over one
+ * flat object. Strings are unescaped into mem, which is as long as the
+ * input (unescaping never grows a string).
+ */
+struct jreader {
+	const char *p, *end;
+	char *out; /* next free byte of mem */
+};
+
+static void
+skip_ws(struct jreader *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' ||
+				 *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int
+hex4(const char *p, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		*v <<= 4;
+		if (c >= '0' && c <= '9')
+			*v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			*v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			*v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static void
+put_utf8(struct jreader *r, unsigned cp)
+{
+	if (cp < 0x80) {
+		*r->out++ = (char)cp;
+	} else if (cp < 0x800) {
+		*r->out++ = (char)(0xc0 | cp >> 6);
+		*r->out++ = (char)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*r->out++ = (char)(0xe0 | cp >> 12);
+		*r->out++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*r->out++ = (char)(0x80 | (cp & 0x3f));
+	} else {
+		*r->out++ = (char)(0xf0 | cp >> 18);
+		*r->out++ = (char)(0x80 | (cp >> 12 & 0x3f));
+		*r->out++ = (char)(0x80 | (cp >> 6 & 0x3f));
+		*r->out++ = (char)(0x80 | (cp & 0x3f));
+	}
+}
+
+/* One \uXXXX (and its low surrogate); at most 4 bytes out for the 6 or 12
+ * read. */
+static int
+read_u_escape(struct jreader *r)
+{
+	unsigned cp, lo;
+
+	if (r->end - r->p < 4 || hex4(r->p, &cp) == -1)
+		return -1;
+	r->p += 4;
+	if (cp >= 0xdc00 && cp <= 0xdfff)
+		return -1;
+	if (cp >= 0xd800 && cp <= 0xdbff) {
+		if (r->end - r->p < 6 || r->p[0] != '\\' || r->p[1] != 'u' ||
+		    hex4(r->p + 2, &lo) == -1 || lo < 0xdc00 || lo > 0xdfff)
+			return -1;
+		r->p += 6;
+		cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+	}
+	if (cp == 0)
+		return -1; /* would cut the C string short */
+	put_utf8(r, cp);
+	return 0;
+}
+
+/* A string at r->p (its opening quote); returns it, unescaped, in mem. */
+static const char *
+read_string(struct jreader *r)
+{
+	char *s = r->out;
+
+	if (r->p >= r->end || *r->p != '"')
+		return NULL;
+	r->p++;
+	while (r->p < r->end && *r->p != '"') {
+		unsigned char c = (unsigned char)*r->p++;
+
+		if (c < 0x20)
+			return NULL;
+		if (c != '\\') {
+			*r->out++ = (char)c;
+			continue;
+		}
+		if (r->p >= r->end)
+			return NULL;
+		c = (unsigned char)*r->p++;
+		switch (c) {
+		case '"':
+		case '\\':
+		case '/':
+			*r->out++ = (char)c;
+			break;
+		case 'b':
+			*r->out++ = '\b';
+			break;
+		case 'f':
+			*r->out++ = '\f';
+			break;
+		case 'n':
+			*r->out++ = '\n';
+			break;
+		case 'r':
+			*r->out++ = '\r';
+			break;
+		case 't':
+			*r->out++ = '\t';
+			break;
+		case 'u':
+			if (read_u_escape(r) == -1)
+				return NULL;
+			break;
+		default:
+			return NULL;
+		}
+	}
+	if (r->p >= r->end)
+		return NULL;
+	r->p++;
+	*r->out++ = '\0';
+	return s;
+}
+
+static int
+read_word(struct jreader *r, const char *w)
+{
+	size_t n = strlen(w);
+
+	if ((size_t)(r->end - r->p) < n || memcmp(r->p, w, n) != 0)
+		return -1;
+	r->p += n;
+	return 0;
+}
+
+static int
+read_number(struct jreader *r)
+{
+	const char *start = r->p;
+
+	while (r->p < r->end && strchr("+-0123456789.eE", *r->p) != NULL)
+		r->p++;
+	return r->p > start ? 0 : -1;
+}
+
+static void
+view_set(struct event_view *v, const char *key, const char *val)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} keys[] = {
+#define K(m) { #m, offsetof(struct event_view, m) }
+		K(id),	 K(time), K(event), K(cluster), K(node),
+		K(from), K(to),	  K(state), K(reason),	K(appliance),
+#undef K
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i].name) == 0)
+			*(const char **)((char *)v + keys[i].off) = val;
+}
+
+int
+event_parse(const char *json, size_t len, struct event_view *v)
+{
+	struct jreader r = { json, json + len, NULL };
+
+	memset(v, 0, sizeof(*v));
+	if ((v->mem = malloc(len + 1)) == NULL)
+		return -1;
+	r.out = v->mem;
+	skip_ws(&r);
+	if (r.p >= r.end || *r.p++ != '{')
+		return -1;
+	skip_ws(&r);
+	if (r.p < r.end && *r.p == '}') {
+		r.p++;
+		goto done;
+	}
+	for (;;) {
+		const char *key, *val = NULL;
+
+		skip_ws(&r);
+		if ((key = read_string(&r)) == NULL)
+			return -1;
+		skip_ws(&r);
+		if (r.p >= r.end || *r.p++ != ':')
+			return -1;
+		skip_ws(&r);
+		if (r.p >= r.end)
+			return -1;
+		if (*r.p == '"') {
+			if ((val = read_string(&r)) == NULL)
+				return -1;
+		} else if (*r.p == 't') {
+			if (read_word(&r, "true") == -1)
+				return -1;
+			if (strcmp(key, "dry_run") == 0)
+				v->dry_run = true;
+		} else if (*r.p == 'f') {
+			if (read_word(&r, "false") == -1)
+				return -1;
+		} else if (*r.p == 'n') {
+			if (read_word(&r, "null") == -1)
+				return -1;
+		} else if (read_number(&r) == -1) {
+			return -1; /* nested objects and arrays too */
+		}
+		view_set(v, key, val);
+		skip_ws(&r);
+		if (r.p >= r.end)
+			return -1;
+		if (*r.p == '}') {
+			r.p++;
+			break;
+		}
+		if (*r.p++ != ',')
+			return -1;
+	}
+done:
+	skip_ws(&r);
+	return r.p == r.end ? 0 : -1;
+}
+
+void
+event_view_free(struct event_view *v)
+{
+	free(v->mem);
+	memset(v, 0, sizeof(*v));
 }

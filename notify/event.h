@@ -41,4 +41,22 @@ void event_make_id(struct event *e);
 /* Appends e as one JSON object (no newline) to out. */
 void event_json(const struct event *e, struct buf *out);
 
+/*
+ * An event read back from its JSON: the spool holds JSON only, and the
+ * channels that do not send JSON (e-mail, syslog, chat) format from this.
+ * Strings are NUL-terminated UTF-8, NULL when absent or null.
+ */
+struct event_view {
+	const char *id, *time, *event, *cluster, *node, *from, *to, *state,
+	    *reason, *appliance;
+	bool dry_run;
+	char *mem; /* owns the strings */
+};
+
+/* Parses one flat JSON object (string, true/false/null and number
+ * values; unknown members ignored). Returns 0, or -1 when it is not one
+ * or out of memory; v needs event_view_free() either way. */
+int event_parse(const char *json, size_t len, struct event_view *v);
+void event_view_free(struct event_view *v);
+
 #endif

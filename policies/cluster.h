@@ -30,6 +30,8 @@ struct policy_event {
 	enum node_state state;
 	enum node_state prev;
 	const char *reason;
+	double evidence_ms; /* wall clock ms of the evidence; 0: now */
+	bool dry_run;	    /* restart_started without running anything */
 };
 
 typedef void (*policy_emit_fn)(void *ctx, const struct policy_event *ev);

@@ -83,8 +83,8 @@ simctl vro-1 shutdown >/dev/null
 t_wait 5 "shut down: REST fails then the beat goes stale: shut_down" state_is vro-1 shut_down
 t_like "$(status vro-1 why)" "^missed [0-9]+ heartbeats \(last [0-9.]+ s ago\) and REST probe failed [0-9]+ times: connection refused$" "why of shut_down"
 t_wait 5 "vro-2 (priority 2) promoted itself and is active" active_is '["vro-2"]'
-t_ok "the failover event names both nodes" log_has "event failover: cluster=c from=vro-1 to=vro-2"
-t_ok "node_down for vro-1" log_has "event node_down: cluster=c node=vro-1 state=(unreachable|shut_down)"
+t_ok "the failover event names both nodes" log_has "event failover [0-9A-Z]{26}: cluster=c from=vro-1 to=vro-2"
+t_ok "node_down for vro-1" log_has "event node_down [0-9A-Z]{26}: cluster=c node=vro-1 state=(unreachable|shut_down)"
 t_is "$(grep -c 'event failover' "$T/vigil.log")" 1 "exactly one failover event"
 t_is "$(status vro-1 heartbeat_age_ms | cut -d. -f1 | awk '{print ($1 > 1000)}')" 1 "the stale age is shown"
 
@@ -97,7 +97,7 @@ sleep 0.5
 t_is "$(status - active)" '["vro-2"]' "the active set survives a reload"
 t_is "$(status vro-1 state)" shut_down "node states survive a reload"
 t_is "$(node_events)" "$events_before" "a reload raises no node or cluster event"
-t_ok "but config_reloaded" log_has "event config_reloaded: cluster=c"
+t_ok "but config_reloaded" log_has "event config_reloaded [0-9A-Z]{26}: cluster=c"
 
 # ---------------------------------------------------------------- hung
 simctl vro-2 heartbeat stop >/dev/null
@@ -114,7 +114,7 @@ t_like "$(status n2 why)" "^REST probe failed [0-9]+ times?: HTTP 500 \(expected
 t_is "$(status n2 probe.verdict)" failed "probe verdict failed"
 simctl n2 http500 off >/dev/null
 t_wait 5 "and back to standby when it answers again" state_is n2 standby
-t_ok "node_up raised" log_has "event node_up: cluster=c node=n2 state=standby"
+t_ok "node_up raised" log_has "event node_up [0-9A-Z]{26}: cluster=c node=n2 state=standby"
 
 # ---------------------------------------------------------------- SIGSTOP
 pid=${SIM_PID[n1]}
@@ -160,7 +160,7 @@ kill -HUP "$VIGIL_PID"
 t_wait 5 "reloaded meanwhile" log_has "configuration reloaded"
 simctl r2 running >/dev/null
 t_wait 5 "r2 takes the place" active_is '["r2"]'
-t_wait 3 "the failover is raised across the reload" log_has "event failover: cluster=c from=r1 to=r2"
+t_wait 3 "the failover is raised across the reload" log_has "event failover [0-9A-Z]{26}: cluster=c from=r1 to=r2"
 
 # ---------------------------------------------------------------- a bad query
 # A query of the wrong shape is logged and the evidence is unknown: nothing
@@ -180,7 +180,7 @@ cluster s1:running:1 s2:standby:2
 t_wait 10 "s1 active" active_is '["s1"]'
 simctl s2 running >/dev/null
 t_wait 5 "two running with active_nodes = 1: split brain" bash -c "[ \"\$(curl -s http://127.0.0.1:$ADMIN/api/status | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"split_brain\"])')\" = True ]"
-t_ok "split_brain event" log_has "event split_brain: cluster=c"
+t_ok "split_brain event" log_has "event split_brain [0-9A-Z]{26}: cluster=c"
 t_is "$(status - active)" '["s1"]' "no preemption: s1 stays the active node"
 
 # ---------------------------------------------------------------- HTTPS probes

@@ -10,7 +10,7 @@ one JSON line and answers with the statuses it is told to.
 --host          address to listen on (default 127.0.0.1)
 --port-file     written (atomically) with the port once the server listens
 --out           every request is appended to FILE, one JSON object a line:
-                {"n": 1, "method": "POST", "path": "/x?q=1",
+                {"n": 1, "t": 1795428902.113, "method": "POST", "path": "/x?q=1",
                  "headers": {"Content-Type": "application/json", ...},
                  "body": "...", "status": 200}
                 (headers seen twice are joined with ", "; the body is decoded
@@ -70,7 +70,7 @@ class State:
             seq = self.args.statuses
             status = seq[min(self.n, len(seq) - 1)]
             self.n += 1
-            entry = dict(n=self.n, **entry, status=status)
+            entry = dict(n=self.n, t=time.time(), **entry, status=status)
             with open(self.args.out, "a", encoding="utf-8") as f:
                 f.write(json.dumps(entry, ensure_ascii=False) + "\n")
                 f.flush()

@@ -1,0 +1,655 @@
+/*
+ * notify.c: events to the spool, then to the channels. Each channel walks
+ * the log from its cursor, one event at a time: it sends the event, waits
+ * for the acknowledgement (webhook: 2xx, e-mail: accepted, exec: exit 0,
+ * syslog: written), moves its cursor, and goes on; a failure waits
+ * retry_initial_ms, doubling up to retry_max_ms, and sends the same event
+ * again. That is at least once, in order, per channel.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "core/conf.h"
+#include "core/curlev.h"
+#include "core/log.h"
+#include "notify/child.h"
+#include "notify/format.h"
+#include "notify/notify.h"
+#include "notify/spool.h"
+
+struct channel {
+	struct notifier *nf;
+	const struct conf_channel *conf;
+	char key[128];	  /* the cursor's key: type, destination, hash */
+	char label[128];  /* for logs: no URL path, no secret */
+	uint64_t next;	  /* seq of the next event to look at */
+	uint64_t sending; /* seq in flight; 0: none */
+	int failures;	  /* in a row, for the back-off */
+	ev_timer retry;
+	struct curlev_req req; /* webhook, email */
+	struct curl_slist *list;
+	struct buf body;
+	size_t body_off;
+	char errbuf[CURL_ERROR_SIZE];
+	char *password;	     /* email, read from password_file */
+	struct child *child; /* exec */
+};
+
+struct notifier {
+	struct ev_loop *loop;
+	struct curlev *ce;
+	const struct conf *conf;
+	struct spool *spool;
+	notify_table_fn table;
+	void *table_ctx;
+	struct channel **ch;
+	size_t n_ch;
+	ev_idle kick; /* pumps the channels from the loop, never re-entrant */
+};
+
+static void channel_sent(struct channel *ch, bool ok, const char *detail);
+
+/* ------------------------------------------------------------------ */
+/* Channel identity */
+
+/* The host of a URL, for labels: "https://u:p@h:1/x" gives "h:1". */
+static void
+url_host(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://"), *end, *at;
+
+	p = p ? p + 3 : url;
+	end = p + strcspn(p, "/?#");
+	at = memchr(p, '@', (size_t)(end - p));
+	if (at != NULL)
+		p = at + 1;
+	snprintf(out, len, "%.*s", (int)(end - p), p);
+}
+
+/* The cursor key names the destination (type, URL or program, recipients)
+ * by a hash, so that no URL token lands in the spool directory. */
+static void
+channel_names(struct channel *ch, size_t idx)
+{
+	const struct conf_channel *c = ch->conf;
+	const char *type = channel_type_names[c->type];
+	unsigned char h[EVP_MAX_MD_SIZE];
+	unsigned int hl = 0;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	char host[96] = "", hex[17];
+
+	memset(h, 0, sizeof(h));
+	if (md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		EVP_DigestUpdate(md, type, strlen(type) + 1);
+		if (c->url)
+			EVP_DigestUpdate(md, c->url, strlen(c->url) + 1);
+		for (size_t i = 0; i < c->n_command; i++)
+			EVP_DigestUpdate(md, c->command[i],
+					 strlen(c->command[i]) + 1);
+		for (size_t i = 0; i < c->n_to; i++)
+			EVP_DigestUpdate(md, c->to[i], strlen(c->to[i]) + 1);
+		EVP_DigestFinal_ex(md, h, &hl);
+	}
+	EVP_MD_CTX_free(md);
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	if (c->url)
+		url_host(c->url, host, sizeof(host));
+	else if (c->command)
+		snprintf(host, sizeof(host), "%s", c->command[0]);
+	snprintf(ch->key, sizeof(ch->key), "%s %s %s", type, host, hex);
+	snprintf(ch->label, sizeof(ch->label), "%s channel %zu%s%s", type,
+		 idx + 1, host[0] ? " " : "", host);
+}
+
+/* ------------------------------------------------------------------ */
+/* Drivers: each starts one delivery and ends in channel_sent(). */
+
+static size_t
+discard(char *p, size_t size, size_t n, void *ud)
+{
+	return size * n;
+}
+
+static size_t
+upload(char *p, size_t size, size_t n, void *ud)
+{
+	struct channel *ch = ud;
+	size_t left = ch->body.len - ch->body_off, k = size * n;
+
+	if (k > left)
+		k = left;
+	memcpy(p, ch->body.p + ch->body_off, k);
+	ch->body_off += k;
+	return k;
+}
+
+static void
+curl_done(struct curlev_req *req, CURLcode rc)
+{
+	struct channel *ch =
+	    (struct channel *)((char *)req - offsetof(struct channel, req));
+	long code = 0;
+	char detail[CURL_ERROR_SIZE + 64];
+	bool ok;
+
+	curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (rc != CURLE_OK)
+		snprintf(detail, sizeof(detail), "%s",
+			 ch->errbuf[0] ? ch->errbuf : curl_easy_strerror(rc));
+	else if (ch->conf->type == CHANNEL_WEBHOOK)
+		snprintf(detail, sizeof(detail), "HTTP %ld", code);
+	else
+		snprintf(detail, sizeof(detail), "accepted (%ld)", code);
+	ok = rc == CURLE_OK &&
+	     (ch->conf->type != CHANNEL_WEBHOOK || (code >= 200 && code < 300));
+	curl_easy_cleanup(req->easy);
+	req->easy = NULL;
+	curl_slist_free_all(ch->list);
+	ch->list = NULL;
+	buf_free(&ch->body);
+	channel_sent(ch, ok, detail);
+}
+
+static CURL *
+easy_new(struct channel *ch)
+{
+	CURL *e = curl_easy_init();
+
+	if (e == NULL)
+		return NULL;
+	ch->errbuf[0] = '\0';
+	curl_easy_setopt(e, CURLOPT_URL, ch->conf->url);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)ch->conf->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, ch->errbuf);
+	curl_easy_setopt(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	return e;
+}
+
+static int
+webhook_send(struct channel *ch, const struct spool_entry *en,
+	     const struct event_view *v)
+{
+	CURL *e = easy_new(ch);
+	struct curl_slist *l;
+
+	if (e == NULL)
+		return -1;
+	if (ch->conf->format == FORMAT_SLACK)
+		format_slack(v, &ch->body);
+	else
+		buf_add(&ch->body, en->json, en->len);
+	l = curl_slist_append(NULL, "Content-Type: application/json");
+	for (size_t i = 0; l != NULL && i < ch->conf->n_headers; i++) {
+		struct curl_slist *more =
+		    curl_slist_append(l, ch->conf->headers[i]);
+
+		if (more == NULL) {
+			curl_slist_free_all(l);
+			l = NULL;
+		}
+		l = more;
+	}
+	ch->list = l;
+	if (l == NULL || ch->body.oom) {
+		curl_easy_cleanup(e);
+		return -1;
+	}
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "vigil/" PACKAGE_VERSION);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, l);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)ch->body.len);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, ch->body.p);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+	ch->req.easy = e;
+	return 0;
+}
+
+static int
+email_send(struct channel *ch, const struct spool_entry *en,
+	   const struct event_view *v)
+{
+	struct notifier *nf = ch->nf;
+	const struct conf_channel *c = ch->conf;
+	struct buf table = { 0 };
+	struct curl_slist *l = NULL;
+	char from[320];
+	struct timespec ts;
+	CURL *e;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (nf->table != NULL) {
+		nf->table(nf->table_ctx, &table);
+		buf_add(&table, "", 1);
+	}
+	format_email(
+	    v, c->from, c->to, table.p != NULL && !table.oom ? table.p : NULL,
+	    (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &ch->body);
+	buf_free(&table);
+	for (size_t i = 0; i < c->n_to; i++) {
+		char rcpt[320];
+		struct curl_slist *more;
+
+		snprintf(rcpt, sizeof(rcpt), "<%s>", c->to[i]);
+		if ((more = curl_slist_append(l, rcpt)) == NULL) {
+			curl_slist_free_all(l);
+			return -1;
+		}
+		l = more;
+	}
+	ch->list = l;
+	if (ch->body.oom || (e = easy_new(ch)) == NULL)
+		return -1;
+	snprintf(from, sizeof(from), "<%s>", c->from);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(e, CURLOPT_MAIL_RCPT, l);
+	if (c->starttls)
+		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	if (c->username != NULL && ch->password != NULL) {
+		curl_easy_setopt(e, CURLOPT_USERNAME, c->username);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, ch->password);
+	}
+	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(e, CURLOPT_INFILESIZE, (long)ch->body.len);
+	curl_easy_setopt(e, CURLOPT_READFUNCTION, upload);
+	curl_easy_setopt(e, CURLOPT_READDATA, ch);
+	ch->body_off = 0;
+	ch->req.easy = e;
+	return 0;
+}
+
+static void
+exec_done(void *ctx, const struct child_result *r)
+{
+	struct channel *ch = ctx;
+
+	ch->child = NULL;
+	channel_sent(ch, r->outcome == CHILD_EXITED && r->status == 0,
+		     r->detail);
+}
+
+static int
+exec_send(struct channel *ch, const struct spool_entry *en,
+	  const struct event_view *v, char *err, size_t errlen)
+{
+	char event_env[64], id_env[64];
+	char *envp[] = {
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:"
+		"/sbin:/bin",
+		event_env,
+		id_env,
+		NULL,
+	};
+	struct child_spec spec = {
+		.argv = ch->conf->command,
+		.envp = envp,
+		.input = en->json,
+		.input_len = en->len,
+		.timeout_ms = ch->conf->timeout_ms,
+		.tag = ch->label,
+	};
+
+	snprintf(event_env, sizeof(event_env), "VIGIL_EVENT=%s",
+		 event_kind_names[en->kind]);
+	snprintf(id_env, sizeof(id_env), "VIGIL_EVENT_ID=%s", en->id);
+	ch->child =
+	    child_start(ch->nf->loop, &spec, exec_done, ch, err, errlen);
+	return ch->child ? 0 : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The walk along the log */
+
+static bool
+wanted(const struct channel *ch, const struct spool_entry *en)
+{
+	return (ch->conf->events & (1u << en->kind)) != 0;
+}
+
+static void
+channel_pump(struct channel *ch)
+{
+	struct notifier *nf = ch->nf;
+	const struct spool_entry *en = NULL;
+	struct event_view v;
+	char err[256] = "out of memory";
+	int rc = -1;
+
+	if (ch->sending != 0 || ev_is_active(&ch->retry))
+		return;
+	/* Events the filter does not take are acknowledged as passed. */
+	while (ch->next < spool_end(nf->spool)) {
+		if (ch->next < spool_first(nf->spool))
+			ch->next = spool_first(nf->spool);
+		en = spool_get(nf->spool, ch->next);
+		if (en != NULL && wanted(ch, en))
+			break;
+		spool_ack(nf->spool, ch->key, ch->next);
+		ch->next++;
+		en = NULL;
+	}
+	if (en == NULL)
+		return;
+	ch->sending = en->seq;
+	if (event_parse(en->json, en->len, &v) == -1) {
+		log_error("%s: event %s does not parse; skipping it", ch->label,
+			  en->id);
+		event_view_free(&v);
+		channel_sent(ch, true, "skipped");
+		return;
+	}
+	switch (ch->conf->type) {
+	case CHANNEL_WEBHOOK:
+		rc = webhook_send(ch, en, &v);
+		break;
+	case CHANNEL_EMAIL:
+		rc = email_send(ch, en, &v);
+		break;
+	case CHANNEL_EXEC:
+		rc = exec_send(ch, en, &v, err, sizeof(err));
+		break;
+	case CHANNEL_SYSLOG: {
+		struct buf line = { 0 };
+
+		format_syslog(&v, &line);
+		buf_add(&line, "", 1);
+		if (!line.oom)
+			syslog(LOG_DAEMON | LOG_NOTICE, "%s", line.p);
+		buf_free(&line);
+		event_view_free(&v);
+		channel_sent(ch, !line.oom, "written");
+		return;
+	}
+	}
+	event_view_free(&v);
+	if (rc == 0 && ch->req.easy != NULL &&
+	    curlev_add(nf->ce, &ch->req) == -1) {
+		curl_easy_cleanup(ch->req.easy);
+		ch->req.easy = NULL;
+		snprintf(err, sizeof(err), "cannot start the transfer");
+		rc = -1;
+	}
+	if (rc == -1) {
+		curl_slist_free_all(ch->list);
+		ch->list = NULL;
+		buf_free(&ch->body);
+		channel_sent(ch, false, err);
+	}
+}
+
+static void
+on_kick(struct ev_loop *loop, ev_idle *w, int revents)
+{
+	struct notifier *nf = w->data;
+
+	ev_idle_stop(loop, w);
+	for (size_t i = 0; i < nf->n_ch; i++)
+		channel_pump(nf->ch[i]);
+}
+
+static void
+kick(struct notifier *nf)
+{
+	ev_idle_start(nf->loop, &nf->kick);
+}
+
+static void
+on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct channel *ch = w->data;
+
+	ev_timer_stop(loop, w);
+	channel_pump(ch);
+}
+
+static void
+channel_sent(struct channel *ch, bool ok, const char *detail)
+{
+	struct notifier *nf = ch->nf;
+	const struct spool_entry *en = spool_get(nf->spool, ch->sending);
+	const char *what = en ? event_kind_names[en->kind] : "event";
+	const char *id = en ? en->id : "?";
+	double delay;
+
+	if (ok) {
+		log_info("%s: %s %s delivered (%s)", ch->label, what, id,
+			 detail);
+		spool_ack(nf->spool, ch->key, ch->sending);
+		ch->next = ch->sending + 1;
+		ch->sending = 0;
+		ch->failures = 0;
+		kick(nf);
+		return;
+	}
+	ch->failures++;
+	delay = nf->conf->retry_initial_ms / 1000.0;
+	for (int i = 1; i < ch->failures && delay < nf->conf->retry_max_ms; i++)
+		delay *= 2;
+	if (delay > nf->conf->retry_max_ms / 1000.0)
+		delay = nf->conf->retry_max_ms / 1000.0;
+	log_warn("%s: %s %s not delivered (%s); try %d again in %.1f s",
+		 ch->label, what, id, detail, ch->failures + 1, delay);
+	ch->sending = 0;
+	ev_timer_set(&ch->retry, delay, 0.);
+	ev_timer_start(nf->loop, &ch->retry);
+}
+
+/* ------------------------------------------------------------------ */
+/* Channels' life */
+
+static char *
+read_password(const char *path)
+{
+	char buf[512];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1) {
+		log_error("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	char *p = strdup(buf);
+
+	explicit_bzero(buf, sizeof(buf));
+	return p;
+}
+
+static struct channel *
+channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx)
+{
+	struct channel *ch = calloc(1, sizeof(*ch));
+
+	if (ch == NULL)
+		return NULL;
+	ch->nf = nf;
+	ch->conf = c;
+	ch->req.done = curl_done;
+	ev_init(&ch->retry, on_retry);
+	ch->retry.data = ch;
+	channel_names(ch, idx);
+	if (c->password_file != NULL &&
+	    (ch->password = read_password(c->password_file)) == NULL)
+		log_error("%s: cannot read password_file; sending without "
+			  "login",
+			  ch->label);
+	ch->next = spool_cursor_open(nf->spool, ch->key);
+	return ch;
+}
+
+/* Stops what is in flight; the event is sent again by whoever takes the
+ * cursor next (at least once). */
+static void
+channel_free(struct channel *ch)
+{
+	struct notifier *nf;
+
+	if (ch == NULL)
+		return;
+	nf = ch->nf;
+	ev_timer_stop(nf->loop, &ch->retry);
+	if (ch->req.easy != NULL) {
+		curlev_remove(nf->ce, &ch->req);
+		curl_easy_cleanup(ch->req.easy);
+	}
+	child_abandon(ch->child);
+	curl_slist_free_all(ch->list);
+	buf_free(&ch->body);
+	if (ch->password != NULL) {
+		explicit_bzero(ch->password, strlen(ch->password));
+		free(ch->password);
+	}
+	free(ch);
+}
+
+static struct channel **
+channels_build(struct notifier *nf, const struct conf *conf,
+	       struct channel **old, size_t n_old)
+{
+	struct channel **ch = calloc(conf->n_channels + 1, sizeof(*ch));
+
+	if (ch == NULL)
+		return NULL;
+	for (size_t i = 0; i < conf->n_channels; i++) {
+		struct channel probe = { .conf = &conf->channels[i] };
+
+		channel_names(&probe, i);
+		for (size_t j = 0; j < n_old; j++) {
+			if (old[j] == NULL || strcmp(old[j]->key, probe.key))
+				continue;
+			ch[i] = old[j];
+			old[j] = NULL;
+			ch[i]->conf = &conf->channels[i];
+			memcpy(ch[i]->label, probe.label, sizeof(probe.label));
+			break;
+		}
+		if (ch[i] == NULL &&
+		    (ch[i] = channel_new(nf, &conf->channels[i], i)) == NULL) {
+			for (size_t k = 0; k < i; k++)
+				channel_free(ch[k]);
+			free(ch);
+			return NULL;
+		}
+	}
+	return ch;
+}
+
+struct notifier *
+notifier_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
+	       notify_table_fn table, void *table_ctx, char *err, size_t errlen)
+{
+	struct notifier *nf = calloc(1, sizeof(*nf));
+
+	if (nf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	nf->loop = loop;
+	nf->ce = ce;
+	nf->conf = conf;
+	nf->table = table;
+	nf->table_ctx = table_ctx;
+	ev_idle_init(&nf->kick, on_kick);
+	nf->kick.data = nf;
+	nf->spool =
+	    spool_open(conf->spool_dir, (size_t)conf->keep_events, err, errlen);
+	if (nf->spool == NULL) {
+		free(nf);
+		return NULL;
+	}
+	nf->ch = channels_build(nf, conf, NULL, 0);
+	if (nf->ch == NULL) {
+		snprintf(err, errlen, "out of memory");
+		spool_close(nf->spool);
+		free(nf);
+		return NULL;
+	}
+	nf->n_ch = conf->n_channels;
+	spool_prune_cursors(nf->spool);
+	for (size_t i = 0; i < nf->n_ch; i++) {
+		uint64_t behind = spool_end(nf->spool) - nf->ch[i]->next;
+
+		if (behind > 0)
+			log_info("%s: %llu event%s not acknowledged before "
+				 "the last stop; sending again",
+				 nf->ch[i]->label, (unsigned long long)behind,
+				 behind == 1 ? "" : "s");
+	}
+	kick(nf);
+	return nf;
+}
+
+int
+notifier_reload(struct notifier *nf, const struct conf *conf)
+{
+	struct channel **ch = channels_build(nf, conf, nf->ch, nf->n_ch);
+
+	if (ch == NULL)
+		return -1;
+	for (size_t j = 0; j < nf->n_ch; j++) {
+		if (nf->ch[j] == NULL)
+			continue; /* taken over */
+		log_info("%s: removed from the configuration",
+			 nf->ch[j]->label);
+		spool_cursor_close(nf->spool, nf->ch[j]->key);
+		channel_free(nf->ch[j]);
+	}
+	free(nf->ch);
+	nf->ch = ch;
+	nf->n_ch = conf->n_channels;
+	nf->conf = conf;
+	kick(nf);
+	return 0;
+}
+
+void
+notifier_stop(struct notifier *nf)
+{
+	if (nf == NULL)
+		return;
+	for (size_t i = 0; i < nf->n_ch; i++)
+		channel_free(nf->ch[i]);
+	free(nf->ch);
+	ev_idle_stop(nf->loop, &nf->kick);
+	spool_close(nf->spool);
+	free(nf);
+}
+
+void
+notifier_emit(struct notifier *nf, const struct event *e)
+{
+	struct buf json = { 0 };
+
+	event_json(e, &json);
+	if (json.oom ||
+	    spool_append(nf->spool, e->id, e->kind, json.p, json.len) == NULL)
+		log_error("event %s %s lost: out of memory", e->id,
+			  event_kind_names[e->kind]);
+	buf_free(&json);
+	kick(nf);
+}
+
+const struct spool *
+notifier_spool(const struct notifier *nf)
+{
+	return nf->spool;
+}
