@@ -1,8 +1,9 @@
 /*
- * admin.c: a deliberately small HTTP/1.1 server for operators and tests:
- * one request per connection, the request head read whole (at most 8 KiB,
- * within 5 s), the answer written, the connection closed. It moves onto
- * the proxy's parser when that exists.
+ * admin.c: the admin listener (SPEC.md "Admin interface"): the status page,
+ * the JSON API, the metrics. A deliberately small HTTP/1.1 server: one
+ * request per connection, the request head read whole (at most 8 KiB,
+ * within 5 s), the answer written, the connection closed. Changes need the
+ * bearer token.
  */
 #include "config.h"
 
@@ -13,17 +14,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
 #include "admin/admin.h"
+#include "admin/status-page.h"
 #include "core/buf.h"
+#include "core/errlist.h"
 #include "core/log.h"
 #include "health/monitor.h"
+#include "notify/notify.h"
+#include "notify/spool.h"
 
 #define HEAD_MAX       8192
 #define CONN_TIMEOUT_S 5.0
 
 struct admin {
 	struct ev_loop *loop;
-	const struct monitor *monitor;
+	struct monitor *monitor;
+	struct notifier *notifier;
+	admin_reload_fn reload;
+	void *ctx;
+	unsigned char token[32]; /* SHA-256 of the bearer token */
+	bool have_token;
+	double started; /* wall clock */
 	int fd;
 	ev_io accept;
 	ev_timer pause;
@@ -59,6 +76,7 @@ answer(struct admin_conn *c, int code, const char *reason, const char *type,
 	buf_printf(&c->out,
 		   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 		   "Content-Length: %zu\r\nCache-Control: no-store\r\n"
+		   "X-Content-Type-Options: nosniff\r\n"
 		   "Connection: close\r\n\r\n",
 		   code, reason, type, len);
 	if (!head)
@@ -67,12 +85,228 @@ answer(struct admin_conn *c, int code, const char *reason, const char *type,
 }
 
 static void
-answer_text(struct admin_conn *c, int code, const char *reason)
+answer_buf(struct admin_conn *c, int code, const char *reason, const char *type,
+	   struct buf *b, bool head)
 {
-	char body[128];
-	int n = snprintf(body, sizeof(body), "%d %s\n", code, reason);
+	if (b->oom)
+		answer(c, 500, "Internal Server Error", "application/json",
+		       "{\"error\":\"out of memory\"}\n", 27, false);
+	else
+		answer(c, code, reason, type, b->p, b->len, head);
+}
 
-	answer(c, code, reason, "text/plain", body, (size_t)n, false);
+/* {"error":"…"} with code. */
+static void
+answer_error(struct admin_conn *c, int code, const char *reason,
+	     const char *msg)
+{
+	struct buf b = { 0 };
+
+	buf_puts(&b, "{\"error\":");
+	buf_json_str(&b, msg);
+	buf_puts(&b, "}\n");
+	answer_buf(c, code, reason, "application/json", &b, false);
+	buf_free(&b);
+}
+
+/* The value of header name (case-insensitive) in the head, or NULL; the
+ * value ends at the line's CR, which is replaced by a NUL. */
+static char *
+header(char *head, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (char *p = strstr(head, "\r\n"); p != NULL;
+	     p = strstr(p + 2, "\r\n")) {
+		char *line = p + 2, *end;
+
+		if (strncasecmp(line, name, n) != 0 || line[n] != ':')
+			continue;
+		line += n + 1;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		end = strstr(line, "\r\n");
+		if (end != NULL)
+			*end = '\0';
+		return line;
+	}
+	return NULL;
+}
+
+/* The bearer token checked in constant time: both sides are hashed, so
+ * neither the token's bytes nor its length leak through timing. */
+static int
+authorize(struct admin_conn *c, char *head)
+{
+	unsigned char got[32];
+	const char *auth;
+
+	if (!c->a->have_token) {
+		answer_error(c, 403, "Forbidden",
+			     "no admin.token_file is configured: changes "
+			     "through the API are refused");
+		return -1;
+	}
+	auth = header(head, "Authorization");
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		answer_error(c, 401, "Unauthorized",
+			     "missing bearer token (Authorization: Bearer "
+			     "TOKEN)");
+		return -1;
+	}
+	SHA256((const unsigned char *)auth + 7, strlen(auth + 7), got);
+	if (CRYPTO_memcmp(got, c->a->token, sizeof(got)) != 0) {
+		answer_error(c, 401, "Unauthorized", "wrong token");
+		return -1;
+	}
+	return 0;
+}
+
+/* The value of a query parameter, copied into out; false when absent. */
+static bool
+query_param(const char *query, const char *name, char *out, size_t len)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = query; p != NULL && *p;) {
+		const char *end = p + strcspn(p, "&");
+
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			snprintf(out, len, "%.*s", (int)(end - p - n - 1),
+				 p + n + 1);
+			return true;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return false;
+}
+
+/* GET /api/events?since=ID&limit=N */
+static void
+events(struct admin_conn *c, const char *query, bool head)
+{
+	const struct spool *sp = notifier_spool(c->a->notifier);
+	uint64_t from = spool_first(sp), end = spool_end(sp);
+	struct buf b = { 0 };
+	char id[64], lim[16];
+	bool first = true;
+
+	if (query_param(query, "since", id, sizeof(id)))
+		from = spool_after_id(sp, id);
+	if (query_param(query, "limit", lim, sizeof(lim))) {
+		char *e;
+		unsigned long n = strtoul(lim, &e, 10);
+
+		if (*e != '\0' || lim[0] == '\0') {
+			answer_error(c, 400, "Bad Request",
+				     "limit must be a number");
+			return;
+		}
+		if (end - from > n)
+			from = end - n;
+	}
+	buf_puts(&b, "{\"events\":[");
+	for (uint64_t q = from; q < end; q++) {
+		const struct spool_entry *en = spool_get(sp, q);
+
+		if (en == NULL)
+			continue;
+		buf_puts(&b, first ? "\n" : ",\n");
+		buf_add(&b, en->json, en->len);
+		first = false;
+	}
+	buf_puts(&b, "]}\n");
+	answer_buf(c, 200, "OK", "application/json", &b, head);
+	buf_free(&b);
+}
+
+static void
+metrics(struct admin_conn *c, bool head)
+{
+	struct buf b = { 0 };
+
+	buf_printf(&b,
+		   "# HELP vigil_build_info vigil's version\n"
+		   "# TYPE vigil_build_info gauge\n"
+		   "vigil_build_info{version=\"%s\"} 1\n"
+		   "# HELP vigil_process_start_time_seconds when vigil "
+		   "started, seconds since the epoch\n"
+		   "# TYPE vigil_process_start_time_seconds gauge\n"
+		   "vigil_process_start_time_seconds %.3f\n",
+		   PACKAGE_VERSION, c->a->started);
+	monitor_metrics(c->a->monitor, &b);
+	notifier_metrics(c->a->notifier, &b);
+	answer_buf(c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", &b,
+		   head);
+	buf_free(&b);
+}
+
+/* POST /api/nodes/NAME/ACTION */
+static void
+node_action(struct admin_conn *c, const char *path)
+{
+	static const struct {
+		const char *name;
+		enum node_state override;
+		const char *state;
+	} actions[] = {
+		{ "drain", NODE_DRAINING, "draining" },
+		{ "disable", NODE_DISABLED, "disabled" },
+		{ "enable", NODE_UNKNOWN, "enabled" },
+	};
+	const char *slash = strrchr(path, '/');
+	char node[64], msg[128];
+	struct buf b = { 0 };
+	size_t n = (size_t)(slash - path);
+
+	if (n == 0 || n >= sizeof(node)) {
+		answer_error(c, 404, "Not Found", "no such node");
+		return;
+	}
+	memcpy(node, path, n);
+	node[n] = '\0';
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (strcmp(slash + 1, actions[i].name) != 0)
+			continue;
+		if (monitor_set_override(c->a->monitor, node,
+					 actions[i].override) == -1) {
+			snprintf(msg, sizeof(msg), "no node %s", node);
+			answer_error(c, 404, "Not Found", msg);
+			return;
+		}
+		buf_puts(&b, "{\"node\":");
+		buf_json_str(&b, node);
+		buf_printf(&b, ",\"state\":\"%s\"}\n", actions[i].state);
+		answer_buf(c, 200, "OK", "application/json", &b, false);
+		buf_free(&b);
+		return;
+	}
+	answer_error(c, 404, "Not Found",
+		     "the actions are drain, disable and enable");
+}
+
+static void
+api_reload(struct admin_conn *c)
+{
+	struct errlist el = { 0 };
+	struct buf b = { 0 };
+	int rc = c->a->reload(c->a->ctx, &el);
+
+	buf_printf(&b, "{\"reloaded\":%s", rc == 0 ? "true" : "false");
+	if (rc != 0) {
+		buf_puts(&b, ",\"errors\":[");
+		for (size_t i = 0; i < el.n; i++) {
+			buf_puts(&b, i ? "," : "");
+			buf_json_str(&b, el.line[i]);
+		}
+		buf_puts(&b, "]");
+	}
+	buf_puts(&b, "}\n");
+	answer_buf(c, rc == 0 ? 200 : 422,
+		   rc == 0 ? "OK" : "Unprocessable Content", "application/json",
+		   &b, false);
+	buf_free(&b);
+	errlist_clear(&el);
 }
 
 /* The request head is complete in c->head: decide the answer. */
@@ -80,33 +314,62 @@ static void
 route(struct admin_conn *c)
 {
 	char method[16], target[1024], version[16];
-	struct buf json = { 0 };
+	const char *query = "";
+	bool get, head, post;
 	char *q;
 
 	if (sscanf(c->head, "%15s %1023s %15s", method, target, version) != 3 ||
 	    strncmp(version, "HTTP/1.", 7) != 0) {
-		answer_text(c, 400, "Bad Request");
+		answer_error(c, 400, "Bad Request", "not an HTTP/1.x request");
 		return;
 	}
 	q = strchr(target, '?');
-	if (q != NULL)
+	if (q != NULL) {
 		*q = '\0';
-	if (strcmp(target, "/api/status") != 0) {
-		answer_text(c, 404, "Not Found");
+		query = q + 1;
+	}
+	head = strcmp(method, "HEAD") == 0;
+	get = head || strcmp(method, "GET") == 0;
+	post = strcmp(method, "POST") == 0;
+	if (strcmp(target, "/") == 0 || strcmp(target, "/api/status") == 0 ||
+	    strcmp(target, "/api/events") == 0 ||
+	    strcmp(target, "/metrics") == 0) {
+		if (!get) {
+			answer_error(c, 405, "Method Not Allowed",
+				     "use GET or HEAD");
+			return;
+		}
+	} else if (strncmp(target, "/api/nodes/", 11) == 0 ||
+		   strcmp(target, "/api/reload") == 0) {
+		if (!post) {
+			answer_error(c, 405, "Method Not Allowed", "use POST");
+			return;
+		}
+		if (authorize(c, c->head) == -1)
+			return;
+	} else {
+		answer_error(c, 404, "Not Found", "no such page");
 		return;
 	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		answer_text(c, 405, "Method Not Allowed");
-		return;
+	if (strcmp(target, "/") == 0) {
+		answer(c, 200, "OK", "text/html; charset=utf-8",
+		       admin_status_html, admin_status_html_len, head);
+	} else if (strcmp(target, "/api/status") == 0) {
+		struct buf json = { 0 };
+
+		monitor_status_json(c->a->monitor, &json);
+		buf_puts(&json, "\n");
+		answer_buf(c, 200, "OK", "application/json", &json, head);
+		buf_free(&json);
+	} else if (strcmp(target, "/api/events") == 0) {
+		events(c, query, head);
+	} else if (strcmp(target, "/metrics") == 0) {
+		metrics(c, head);
+	} else if (strcmp(target, "/api/reload") == 0) {
+		api_reload(c);
+	} else {
+		node_action(c, target + 11);
 	}
-	monitor_status_json(c->a->monitor, &json);
-	buf_puts(&json, "\n");
-	if (json.oom)
-		answer_text(c, 500, "Internal Server Error");
-	else
-		answer(c, 200, "OK", "application/json", json.p, json.len,
-		       strcmp(method, "HEAD") == 0);
-	buf_free(&json);
 }
 
 static void on_drain(struct ev_loop *loop, ev_io *w, int revents);
@@ -130,7 +393,8 @@ on_conn(struct ev_loop *loop, ev_io *w, int revents)
 		if (strstr(c->head, "\r\n\r\n") != NULL)
 			route(c);
 		else if (c->len == sizeof(c->head) - 1)
-			answer_text(c, 431, "Request Header Fields Too Large");
+			answer_error(c, 431, "Request Header Fields Too Large",
+				     "the request head is over 8 KiB");
 		if (!c->answered)
 			return;
 		ev_io_stop(loop, &c->io);
@@ -246,11 +510,51 @@ admin_bind(const struct conf *conf, char *err, size_t errlen)
 	return a;
 }
 
+int
+admin_load_token(struct admin *a, const char *path, char *err, size_t errlen)
+{
+	char tok[512];
+	ssize_t n;
+	int fd;
+
+	if (path == NULL) {
+		a->have_token = false;
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, tok, sizeof(tok) - 1);
+	close(fd);
+	if (n <= 0) {
+		snprintf(err, errlen, "%s: empty or unreadable", path);
+		return -1;
+	}
+	tok[n] = '\0';
+	tok[strcspn(tok, "\r\n")] = '\0';
+	if (tok[0] == '\0') {
+		snprintf(err, errlen, "%s: the first line is empty", path);
+		explicit_bzero(tok, sizeof(tok));
+		return -1;
+	}
+	SHA256((const unsigned char *)tok, strlen(tok), a->token);
+	explicit_bzero(tok, sizeof(tok));
+	a->have_token = true;
+	return 0;
+}
+
 void
-admin_start(struct admin *a, struct ev_loop *loop, const struct monitor *m)
+admin_start(struct admin *a, struct ev_loop *loop, struct monitor *m,
+	    struct notifier *nf, admin_reload_fn reload, void *ctx)
 {
 	a->loop = loop;
 	a->monitor = m;
+	a->notifier = nf;
+	a->reload = reload;
+	a->ctx = ctx;
+	a->started = ev_time();
 	ev_io_init(&a->accept, on_accept, a->fd, EV_READ);
 	a->accept.data = a;
 	ev_io_start(loop, &a->accept);
@@ -268,5 +572,6 @@ admin_stop(struct admin *a)
 		ev_timer_stop(a->loop, &a->pause);
 	}
 	close(a->fd);
+	explicit_bzero(a->token, sizeof(a->token));
 	free(a);
 }

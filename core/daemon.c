@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,25 +135,46 @@ node_table(void *ctx, struct buf *out)
 		monitor_table_text(d->monitor, out);
 }
 
-static void
-daemon_reload(struct daemon *d)
+/* A reload that failed: every reason logged, and kept in errs for the
+ * admin API. Returns -1. */
+static int reload_failed(struct errlist *errs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+reload_failed(struct errlist *errs, const char *fmt, ...)
 {
-	struct errlist el = { 0 };
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_error("%s", msg);
+	log_error("reload failed; still running on the previous "
+		  "configuration");
+	errlist_add(errs, "%s", msg);
+	return -1;
+}
+
+/* SIGHUP and POST /api/reload. Returns 0, or -1 with the reasons in errs
+ * (the previous configuration stays). */
+static int
+daemon_reload(struct daemon *d, struct errlist *errs)
+{
 	struct conf *new;
 
 	log_info("reloading %s", d->conf_path);
-	new = conf_reload(d->conf_path, &el);
+	new = conf_reload(d->conf_path, errs);
 	if (new == NULL) {
-		for (size_t i = 0; i < el.n; i++)
-			log_error("%s", el.line[i]);
-		if (el.oom)
+		for (size_t i = 0; i < errs->n; i++)
+			log_error("%s", errs->line[i]);
+		if (errs->oom)
 			log_error("(more errors could not be stored: out of "
 				  "memory)");
 		log_error("reload failed: %zu error%s; still running on the "
 			  "previous configuration",
-			  el.n, el.n == 1 ? "" : "s");
-		errlist_clear(&el);
-		return;
+			  errs->n, errs->n == 1 ? "" : "s");
+		return -1;
 	}
 	warn_restart_only(d->conf, new);
 	if ((d->conf->admin_enabled != new->admin_enabled) ||
@@ -170,30 +192,25 @@ daemon_reload(struct daemon *d)
 	if (new->stick_secret_file != NULL &&
 	    sticky_key_load(new->stick_secret_file, &key, err, sizeof(err)) ==
 		-1) {
-		log_error("%s: cluster.stickiness.secret_file: %s", new->file,
-			  err);
-		log_error("reload failed; still running on the previous "
-			  "configuration");
+		reload_failed(errs, "%s: cluster.stickiness.secret_file: %s",
+			      new->file, err);
 		conf_free(new);
-		return;
+		return -1;
 	}
 	SSL_CTX *node_tls = tls_client_ctx(new, err, sizeof(err));
 
 	if (node_tls == NULL) {
-		log_error("%s: health.probe: %s", new->file, err);
-		log_error("reload failed; still running on the previous "
-			  "configuration");
+		reload_failed(errs, "%s: health.probe: %s", new->file, err);
 		sticky_key_wipe(&key);
 		conf_free(new);
-		return;
+		return -1;
 	}
 	route_settings_from_conf(&rs, new, &key, node_tls);
 	SSL_CTX_free(node_tls); /* rs holds it now */
 	bool notifier_on_new = notifier_reload(d->notifier, new) == 0;
 
 	if (!notifier_on_new || monitor_reload(d->monitor, new, &rs) == -1) {
-		log_error("reload failed: out of memory; still running on the "
-			  "previous configuration");
+		reload_failed(errs, "%s: out of memory", new->file);
 		/* The notifier goes back too; should even that fail, it
 		 * keeps the new configuration, which is then never freed. */
 		if (notifier_on_new &&
@@ -202,7 +219,7 @@ daemon_reload(struct daemon *d)
 		route_settings_release(&rs);
 		sticky_key_wipe(&key);
 		conf_free(new);
-		return;
+		return -1;
 	}
 	route_settings_release(&rs);
 	conf_free(d->conf);
@@ -213,6 +230,13 @@ daemon_reload(struct daemon *d)
 	/* SIGHUP also reopens the access log, for rotation. */
 	if (d->alog != NULL)
 		alog_reopen(d->alog);
+	/* The token file may have become unreadable with privileges gone:
+	 * the token vigil started with stays then. */
+	if (d->admin != NULL &&
+	    admin_load_token(d->admin, new->admin_token_file, err,
+			     sizeof(err)) == -1)
+		log_warn("%s: admin.token_file: %s; keeping the previous token",
+			 new->file, err);
 	log_info("configuration reloaded");
 	struct policy_event ev = {
 		.kind = EVENT_CONFIG_RELOADED,
@@ -220,6 +244,13 @@ daemon_reload(struct daemon *d)
 	};
 
 	on_event(d, d->conf, &ev);
+	return 0;
+}
+
+static int
+admin_reload(void *ctx, struct errlist *errs)
+{
+	return daemon_reload(ctx, errs);
 }
 
 static void
@@ -238,7 +269,10 @@ on_collect(struct ev_loop *loop, ev_timer *w, int revents)
 static void
 on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
-	daemon_reload(container_of(w, struct daemon, sig_hup));
+	struct errlist el = { 0 };
+
+	daemon_reload(container_of(w, struct daemon, sig_hup), &el);
+	errlist_clear(&el);
 }
 
 /* The spool outlives the process; create it before privileges go. */
@@ -318,6 +352,13 @@ daemon_run(const char *conf_path, struct conf *conf)
 			fprintf(stderr, "vigil: %s\n", err);
 			goto out;
 		}
+		if (admin_load_token(d.admin, conf->admin_token_file, err,
+				     sizeof(err)) == -1) {
+			fprintf(stderr, "vigil: %s: admin.token_file: %s\n",
+				conf->file, err);
+			d.exit_code = EXIT_CONFIG;
+			goto out;
+		}
 	}
 	/* Keys, certificates and the access log are opened while vigil is
 	 * still root. */
@@ -375,7 +416,8 @@ daemon_run(const char *conf_path, struct conf *conf)
 	ev_timer_init(&d.collect, on_collect, 1., 1.);
 	ev_timer_start(d.loop, &d.collect);
 	if (d.admin != NULL)
-		admin_start(d.admin, d.loop, d.monitor);
+		admin_start(d.admin, d.loop, d.monitor, d.notifier,
+			    admin_reload, &d);
 
 	log_info("vigil %s started: appliance %s, cluster %s, %zu node%s",
 		 PACKAGE_VERSION, d.conf->name, d.conf->cluster_name,

@@ -25,6 +25,8 @@ struct node_stats {
 	atomic_ulong requests;	  /* requests sent to it */
 	atomic_uint failures;	  /* consecutive errors seen by the proxy */
 	atomic_uint last_failure; /* enum passive_outcome of the last one */
+	atomic_ulong retries;	  /* requests moved off it to another node */
+	atomic_ulong codes[500];  /* answers it gave, by status 100..599 */
 };
 
 struct node_stats *node_stats_new(void);

@@ -51,7 +51,8 @@ struct mon_node {
 	struct node_stats *stats; /* shared with the proxy workers */
 	double since;		  /* wall clock of the last state change */
 	struct flap_track flap;
-	struct hook_run *hook; /* its restart hook, while it runs */
+	struct hook_run *hook;	 /* its restart hook, while it runs */
+	unsigned long ejections; /* passive ejections so far */
 };
 
 struct monitor {
@@ -70,8 +71,10 @@ struct monitor {
 	struct mon_node *nodes;
 	struct cluster_node *cnodes;
 	struct cluster cluster;
-	unsigned long published;      /* cluster generation of the last table */
-	unsigned long tables;	      /* tables published so far */
+	unsigned long published; /* cluster generation of the last table */
+	unsigned long tables;	 /* tables published so far */
+	unsigned long events[EVENT__COUNT]; /* raised (not held back) */
+	unsigned long hook_runs[3];	    /* by enum hook_result */
 	ev_timer eject_end;	      /* the next passive ejection to run out */
 	ev_timer passive_poll;	      /* reads the workers' failure counters */
 	struct restart_track *tracks; /* restart pacing, one per node */
@@ -89,6 +92,18 @@ mono_now(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+enum hook_result {
+	HOOK_OK = 0, /* exited 0 */
+	HOOK_FAILED, /* could not start, exited non-zero, killed, timed out */
+	HOOK_DRY_RUN,
+};
+
+static const char *const hook_result_names[] = {
+	[HOOK_OK] = "ok",
+	[HOOK_FAILED] = "failed",
+	[HOOK_DRY_RUN] = "dry_run",
+};
 
 static double
 node_age_ms(const struct monitor *m, const struct mon_node *mn)
@@ -131,6 +146,7 @@ emit(void *ctx, const struct policy_event *ev)
 
 		e.evidence_ms = floor(beat / 1000.0) * 1000.0;
 	}
+	m->events[e.kind]++;
 	m->on_event(m->ctx, m->conf, &e);
 }
 
@@ -244,6 +260,7 @@ on_passive_poll(struct ev_loop *loop, ev_timer *w, int revents)
 				   m->conf->passive_eject_ms, now, others > 0))
 			continue;
 		atomic_store(&st->failures, 0);
+		m->nodes[i].ejections++;
 		log_warn("node %s: ejected from routing for %d ms after %u "
 			 "consecutive errors (last: %s)",
 			 m->cnodes[i].name, m->conf->passive_eject_ms, f,
@@ -420,6 +437,7 @@ on_hook_done(void *ctx, const char *node, bool ok, const char *detail)
 		return;
 	}
 	m->nodes[i].hook = NULL;
+	m->hook_runs[ok ? HOOK_OK : HOOK_FAILED]++;
 	log_info("hook %s: %s", node, detail);
 	pacing_exited(&m->pacing, (size_t)i, ok, detail, mono_now() * 1000.0,
 		      pacing_emit, m);
@@ -456,6 +474,8 @@ restart_start(struct monitor *m, size_t i)
 	rc = hook_run(m->loop, m->conf, &hn, on_hook_done, m, &mn->hook, err,
 		      sizeof(err));
 	pacing_started(&m->pacing, i, mono_now() * 1000.0);
+	if (rc != 0)
+		m->hook_runs[rc == 1 ? HOOK_DRY_RUN : HOOK_FAILED]++;
 	if (rc == -1) {
 		log_error("hook %s: cannot start %s: %s", hn.node,
 			  m->conf->restart_command[0], err);
@@ -929,4 +949,159 @@ monitor_table_text(const struct monitor *m, struct buf *b)
 		   hb_source_names[m->source],
 		   m->cluster.all_down ? "; ALL NODES DOWN" : "",
 		   m->cluster.split_brain ? "; SPLIT BRAIN" : "");
+}
+
+int
+monitor_set_override(struct monitor *m, const char *name, enum node_state s)
+{
+	long i = node_index(m, name);
+
+	if (i < 0)
+		return -1;
+	if (s == NODE_UNKNOWN && m->conf->restart_enabled)
+		pacing_rearm(&m->pacing, (size_t)i, mono_now() * 1000.0);
+	m->nodes[i].override = s;
+	log_info("node %s: %s by the operator", name,
+		 s == NODE_DRAINING   ? "draining"
+		 : s == NODE_DISABLED ? "disabled"
+				      : "enabled");
+	evaluate_node(m, (size_t)i);
+	evaluate_cluster(m);
+	return 0;
+}
+
+/* A label value: backslash, double quote and new line escaped. */
+static void
+label(struct buf *b, const char *v)
+{
+	buf_add(b, "\"", 1);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			buf_add(b, "\\", 1);
+		if (*v == '\n')
+			buf_add(b, "\\n", 2);
+		else
+			buf_add(b, v, 1);
+	}
+	buf_add(b, "\"", 1);
+}
+
+static void
+family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One sample per node: name{node="…"} value. */
+static void
+node_sample(struct buf *b, const char *name, const char *node, double v)
+{
+	buf_printf(b, "%s{node=", name);
+	label(b, node);
+	buf_printf(b, "} %.17g\n", v);
+}
+
+void
+monitor_metrics(const struct monitor *m, struct buf *b)
+{
+	double now = mono_now() * 1000.0;
+
+	family(b, "vigil_node_state", "gauge",
+	       "1 for the node's current state, 0 for the others");
+	for (size_t i = 0; i < m->n; i++)
+		for (int s = 0; s < NODE__COUNT; s++) {
+			buf_puts(b, "vigil_node_state{node=");
+			label(b, m->cnodes[i].name);
+			buf_printf(b, ",state=\"%s\"} %d\n",
+				   node_state_names[s].name,
+				   m->cnodes[i].state == (enum node_state)s);
+		}
+	family(b, "vigil_node_active", "gauge",
+	       "1 while the node is in the active set");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_active", m->cnodes[i].name,
+			    m->cnodes[i].active);
+	family(b, "vigil_node_ejected", "gauge",
+	       "1 while the proxy's own errors keep the node out of routing");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_ejected", m->cnodes[i].name,
+			    passive_ejected(&m->nodes[i].passive, now));
+	family(b, "vigil_node_heartbeat_age_seconds", "gauge",
+	       "age of the node's heartbeat row by the database's clock");
+	for (size_t i = 0; i < m->n; i++)
+		if (m->nodes[i].hb_row && m->source == SOURCE_UP)
+			node_sample(b, "vigil_node_heartbeat_age_seconds",
+				    m->cnodes[i].name,
+				    node_age_ms(m, &m->nodes[i]) / 1000.0);
+	family(b, "vigil_node_probe_latency_seconds", "gauge",
+	       "how long the node's last REST probe answer took");
+	for (size_t i = 0; i < m->n; i++)
+		if (m->nodes[i].latency_ms >= 0)
+			node_sample(b, "vigil_node_probe_latency_seconds",
+				    m->cnodes[i].name,
+				    m->nodes[i].latency_ms / 1000.0);
+	family(b, "vigil_node_connections", "gauge",
+	       "client connections forwarded to the node now");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_connections", m->cnodes[i].name,
+			    atomic_load(&m->nodes[i].stats->connections));
+	family(b, "vigil_requests_total", "counter",
+	       "answers the node gave to clients, by status code");
+	for (size_t i = 0; i < m->n; i++)
+		for (int c = 0; c < 500; c++) {
+			unsigned long v =
+			    atomic_load(&m->nodes[i].stats->codes[c]);
+
+			if (v == 0)
+				continue;
+			buf_puts(b, "vigil_requests_total{node=");
+			label(b, m->cnodes[i].name);
+			buf_printf(b, ",code=\"%d\"} %lu\n", c + 100, v);
+		}
+	family(b, "vigil_node_requests_total", "counter",
+	       "requests sent to the node, answered or not");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_requests_total", m->cnodes[i].name,
+			    (double)atomic_load(&m->nodes[i].stats->requests));
+	family(b, "vigil_node_retries_total", "counter",
+	       "requests that failed on the node and went to another one");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_retries_total", m->cnodes[i].name,
+			    (double)atomic_load(&m->nodes[i].stats->retries));
+	family(b, "vigil_node_ejections_total", "counter",
+	       "times the proxy's own errors took the node out of routing");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_ejections_total", m->cnodes[i].name,
+			    (double)m->nodes[i].ejections);
+	family(b, "vigil_node_restart_attempts", "gauge",
+	       "failed restart attempts since the node was last back");
+	for (size_t i = 0; i < m->n; i++)
+		node_sample(b, "vigil_node_restart_attempts", m->cnodes[i].name,
+			    m->tracks[i].attempts);
+	family(b, "vigil_failovers_total", "counter",
+	       "failovers: a node took the place of an active node");
+	buf_printf(b, "vigil_failovers_total %lu\n", m->events[EVENT_FAILOVER]);
+	family(b, "vigil_events_total", "counter", "events raised, by event");
+	for (int k = 0; k < EVENT__COUNT; k++)
+		buf_printf(b, "vigil_events_total{event=\"%s\"} %lu\n",
+			   event_kind_names[k], m->events[k]);
+	family(b, "vigil_hook_runs_total", "counter",
+	       "restart hook runs, by result");
+	for (int r = 0; r < 3; r++)
+		buf_printf(b, "vigil_hook_runs_total{result=\"%s\"} %lu\n",
+			   hook_result_names[r], m->hook_runs[r]);
+	family(b, "vigil_cluster_all_down", "gauge",
+	       "1 while no node is running");
+	buf_printf(b, "vigil_cluster_all_down %d\n", m->cluster.all_down);
+	family(b, "vigil_cluster_split_brain", "gauge",
+	       "1 while more nodes run than active_nodes allows");
+	buf_printf(b, "vigil_cluster_split_brain %d\n", m->cluster.split_brain);
+	family(b, "vigil_heartbeat_source_up", "gauge",
+	       "1 while the heartbeat query answers (absent: no database)");
+	if (m->source != SOURCE_NONE)
+		buf_printf(b, "vigil_heartbeat_source_up %d\n",
+			   m->source == SOURCE_UP);
+	family(b, "vigil_leader", "gauge",
+	       "1 while this appliance sends notifications and runs hooks");
+	buf_puts(b, "vigil_leader 1\n");
 }

@@ -44,4 +44,13 @@ void monitor_status_json(const struct monitor *m, struct buf *out);
  * with its state, whether it is active, its heartbeat age and why. */
 void monitor_table_text(const struct monitor *m, struct buf *out);
 
+/* The operator's override of node name: NODE_DRAINING, NODE_DISABLED, or
+ * NODE_UNKNOWN to enable it again (which also re-arms its restart hook
+ * after restart_gave_up). Returns 0, or -1 when there is no such node. */
+int monitor_set_override(struct monitor *m, const char *name,
+			 enum node_state s);
+
+/* The nodes' and the cluster's metrics, Prometheus text format. */
+void monitor_metrics(const struct monitor *m, struct buf *out);
+
 #endif

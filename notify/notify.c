@@ -42,8 +42,10 @@ struct channel {
 	struct buf body;
 	size_t body_off;
 	char errbuf[CURL_ERROR_SIZE];
-	char *password;	     /* email, read from password_file */
-	struct child *child; /* exec */
+	char *password;			 /* email, read from password_file */
+	struct child *child;		 /* exec */
+	unsigned long delivered, failed; /* tries, for the metrics */
+	size_t idx;			 /* its place in the list, from 0 */
 };
 
 struct notifier {
@@ -426,6 +428,7 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 	double delay;
 
 	if (ok) {
+		ch->delivered++;
 		log_info("%s: %s %s delivered (%s)", ch->label, what, id,
 			 detail);
 		spool_ack(nf->spool, ch->key, ch->sending);
@@ -436,6 +439,7 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 		return;
 	}
 	ch->failures++;
+	ch->failed++;
 	delay = nf->conf->retry_initial_ms / 1000.0;
 	for (int i = 1; i < ch->failures && delay < nf->conf->retry_max_ms; i++)
 		delay *= 2;
@@ -487,6 +491,7 @@ channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx)
 	ev_init(&ch->retry, on_retry);
 	ch->retry.data = ch;
 	channel_names(ch, idx);
+	ch->idx = idx;
 	if (c->password_file != NULL &&
 	    (ch->password = read_password(c->password_file)) == NULL)
 		log_error("%s: cannot read password_file; sending without "
@@ -539,6 +544,7 @@ channels_build(struct notifier *nf, const struct conf *conf,
 			ch[i] = old[j];
 			old[j] = NULL;
 			ch[i]->conf = &conf->channels[i];
+			ch[i]->idx = i;
 			memcpy(ch[i]->label, probe.label, sizeof(probe.label));
 			break;
 		}
@@ -652,4 +658,36 @@ const struct spool *
 notifier_spool(const struct notifier *nf)
 {
 	return nf->spool;
+}
+
+void
+notifier_metrics(const struct notifier *nf, struct buf *b)
+{
+	static const char *const results[] = { "delivered", "failed" };
+
+	buf_puts(b, "# HELP vigil_notifications_total tries to send an event "
+		    "to a channel, by result\n"
+		    "# TYPE vigil_notifications_total counter\n");
+	for (size_t i = 0; i < nf->n_ch; i++)
+		for (int r = 0; r < 2; r++)
+			buf_printf(
+			    b,
+			    "vigil_notifications_total{channel=\"%s-%zu\","
+			    "result=\"%s\"} %lu\n",
+			    channel_type_names[nf->ch[i]->conf->type],
+			    nf->ch[i]->idx + 1, results[r],
+			    r ? nf->ch[i]->failed : nf->ch[i]->delivered);
+	buf_puts(b, "# HELP vigil_spool_backlog events a channel has not "
+		    "acknowledged yet\n# TYPE vigil_spool_backlog gauge\n");
+	for (size_t i = 0; i < nf->n_ch; i++)
+		buf_printf(b, "vigil_spool_backlog{channel=\"%s-%zu\"} %llu\n",
+			   channel_type_names[nf->ch[i]->conf->type],
+			   nf->ch[i]->idx + 1,
+			   (unsigned long long)(spool_end(nf->spool) -
+						nf->ch[i]->next));
+	buf_printf(b,
+		   "# HELP vigil_spool_durable 0 while the disk refuses the "
+		   "event log\n# TYPE vigil_spool_durable gauge\n"
+		   "vigil_spool_durable %d\n",
+		   spool_durable(nf->spool));
 }

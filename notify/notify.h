@@ -36,6 +36,10 @@ void notifier_stop(struct notifier *n);
 /* Spools e (its id already made) and sends it on. */
 void notifier_emit(struct notifier *n, const struct event *e);
 
+/* Notifications by channel and result, the spool's backlog (Prometheus
+ * text format). */
+void notifier_metrics(const struct notifier *n, struct buf *out);
+
 /* The event log, for GET /api/events. */
 const struct spool *notifier_spool(const struct notifier *n);
 

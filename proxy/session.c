@@ -449,18 +449,25 @@ retry_elsewhere(struct session *s, enum passive_outcome why)
 	char failed[64];
 	int i;
 
+	struct node_stats *was = node_stats_ref(s->stats);
+
 	passive(s, why);
 	snprintf(failed, sizeof(failed), "%s", s->node);
 	release_node(s);
 	/* What matters is whether the client saw anything: an answer that
 	 * broke off inside its head reached nobody. */
-	if (!retry_allowed(http_method_idempotent(s->method), s->body_sent,
-			   s->resp.head_done, s->tries))
+	i = retry_allowed(http_method_idempotent(s->method), s->body_sent,
+			  s->resp.head_done, s->tries)
+		? choose(s, t, failed, NULL)
+		: -1;
+	if (i < 0) {
+		node_stats_unref(was);
 		return false;
+	}
+	if (was != NULL)
+		atomic_fetch_add(&was->retries, 1);
+	node_stats_unref(was);
 	flow_reset(&s->resp, false); /* what the failed node half-said */
-	i = choose(s, t, failed, NULL);
-	if (i < 0)
-		return false;
 	bind_node(s, &t->nodes[i]);
 	s->req.head_sent = 0; /* the whole head again, to the new node */
 	s->refreshed = true;  /* and over a new connection */
@@ -857,6 +864,8 @@ try_response_head(struct session *s)
 			return;
 		}
 		passive(s, m->status >= 500 ? PASSIVE_5XX : PASSIVE_OK);
+		if (s->stats != NULL && m->status >= 100 && m->status <= 599)
+			atomic_fetch_add(&s->stats->codes[m->status - 100], 1);
 		s->client_keep_alive = o.keep_alive;
 		s->status = m->status;
 		/* An HTTP/1.0 client's request went with Connection: close. */
