@@ -101,6 +101,31 @@ check_token_file(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+char *
+read_secret_line(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	char buf[1024];
+	ssize_t n;
+	char *line = NULL;
+	int fd = open_regular(path, &st, err, errlen);
+
+	if (fd == -1)
+		return NULL;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0')
+		snprintf(err, errlen, "%s: the first line is empty", path);
+	else if ((line = strdup(buf)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	explicit_bzero(buf, sizeof(buf));
+	return line;
+}
+
 int
 check_executable(const char *path, char *err, size_t errlen)
 {

@@ -16,6 +16,10 @@ typedef int (*conf_check_fn)(const char *value, char *err, size_t errlen);
 int check_readable_file(const char *path, char *err, size_t errlen);
 int check_secret_file(const char *path, char *err, size_t errlen);
 int check_token_file(const char *path, char *err, size_t errlen);
+
+/* The first line of a secret file (without its line end), malloc'd; NULL
+ * with err when it cannot be read or the line is empty. */
+char *read_secret_line(const char *path, char *err, size_t errlen);
 int check_executable(const char *path, char *err, size_t errlen);
 int check_ca_file(const char *path, char *err, size_t errlen);
 int check_conninfo(const char *conninfo, char *err, size_t errlen);

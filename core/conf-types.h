@@ -118,6 +118,7 @@ struct conf_channel {
 	enum channel_format format; /* webhook */
 	char *username;		    /* email: SMTP login */
 	char *password_file;	    /* email: its password */
+	char *password; /* read at load (while vigil may): a secret */
 	int timeout_ms;		    /* webhook, email, exec: one try */
 	int line;
 };

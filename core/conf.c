@@ -1014,6 +1014,11 @@ validate_channels(struct loader *ld, struct conf *c)
 				error_in_elem(ld, "notify.channels", i,
 					      ch->line, "to",
 					      "missing (required)");
+			if (ch->password_file != NULL &&
+			    (ch->password = read_secret_line(
+				 ch->password_file, err, sizeof(err))) == NULL)
+				error_in_elem(ld, "notify.channels", i,
+					      ch->line, "password_file", err);
 			if ((ch->username == NULL) !=
 			    (ch->password_file == NULL))
 				error_in_elem(
@@ -1208,6 +1213,14 @@ conf_free(struct conf *c)
 {
 	if (c == NULL)
 		return;
+	for (size_t i = 0; c->channels != NULL && i < c->n_channels; i++) {
+		char *pw = c->channels[i].password;
+
+		if (pw != NULL) {
+			explicit_bzero(pw, strlen(pw));
+			free(pw);
+		}
+	}
 	free_fields(root_fields, c);
 	pcre2_code_free(c->probe_running_re);
 	pcre2_code_free(c->probe_standby_re);

@@ -80,6 +80,9 @@ warn_restart_only(const struct conf *old, const struct conf *new)
 	if (strcmp(old->spool_dir, new->spool_dir) != 0)
 		log_warn("reload: vigil.spool_dir changed; takes effect at "
 			 "the next restart");
+	if (old->keep_events != new->keep_events)
+		log_warn("reload: notify.keep_events changed; takes effect at "
+			 "the next restart");
 }
 
 static double
@@ -109,6 +112,7 @@ on_event(void *ctx, const struct conf *conf, const struct policy_event *ev)
 		.prev = has_state ? node_state_names[ev->prev].name : NULL,
 		.reason = ev->reason,
 		.dry_run = ev->dry_run,
+		.attempt = ev->attempt,
 	};
 	char who[256] = "";
 
@@ -207,20 +211,17 @@ daemon_reload(struct daemon *d, struct errlist *errs)
 	}
 	route_settings_from_conf(&rs, new, &key, node_tls);
 	SSL_CTX_free(node_tls); /* rs holds it now */
-	bool notifier_on_new = notifier_reload(d->notifier, new) == 0;
+	struct notify_reload *nr = notifier_reload_prepare(d->notifier, new);
 
-	if (!notifier_on_new || monitor_reload(d->monitor, new, &rs) == -1) {
+	if (nr == NULL || monitor_reload(d->monitor, new, &rs) == -1) {
+		notifier_reload_abort(d->notifier, nr);
 		reload_failed(errs, "%s: out of memory", new->file);
-		/* The notifier goes back too; should even that fail, it
-		 * keeps the new configuration, which is then never freed. */
-		if (notifier_on_new &&
-		    notifier_reload(d->notifier, d->conf) == -1)
-			new = NULL;
 		route_settings_release(&rs);
 		sticky_key_wipe(&key);
 		conf_free(new);
 		return -1;
 	}
+	notifier_reload_commit(d->notifier, nr);
 	route_settings_release(&rs);
 	conf_free(d->conf);
 	d->conf = new;

@@ -303,6 +303,20 @@ restarting(const struct monitor *m, size_t i)
 	       (ph == RESTART_RUNNING || ph == RESTART_WAITING);
 }
 
+/* The state node i shows: the operator's override, else restarting while
+ * its hook runs or is awaited on shut_down evidence, else the evidence. */
+static enum node_state
+shown_state(const struct monitor *m, size_t i)
+{
+	const struct cluster_node *cn = &m->cnodes[i];
+
+	if (m->nodes[i].override != NODE_UNKNOWN)
+		return m->nodes[i].override;
+	if (cn->base == NODE_SHUT_DOWN && restarting(m, i))
+		return NODE_RESTARTING;
+	return cn->base;
+}
+
 static void
 pacing_emit(void *ctx, const struct pacing_event *pe)
 {
@@ -311,9 +325,10 @@ pacing_emit(void *ctx, const struct pacing_event *pe)
 	struct policy_event ev = {
 		.kind = pe->kind,
 		.node = m->cnodes[pe->node].name,
-		.state = m->cnodes[pe->node].state,
+		.state = shown_state(m, pe->node), /* after this outcome */
 		.prev = m->cnodes[pe->node].state,
 		.reason = reason,
+		.attempt = pe->attempt,
 	};
 
 	snprintf(reason, sizeof(reason), "attempt %d: %s", pe->attempt,
@@ -385,12 +400,7 @@ evaluate_node(struct monitor *m, size_t i)
 
 	mn->hb = judge(m, mn);
 	cn->base = node_decide(mn->probe.verdict, mn->hb);
-	if (mn->override != NODE_UNKNOWN)
-		cn->state = mn->override;
-	else if (cn->base == NODE_SHUT_DOWN && restarting(m, i))
-		cn->state = NODE_RESTARTING;
-	else
-		cn->state = cn->base;
+	cn->state = shown_state(m, i);
 	if (m->conf->restart_enabled)
 		pacing_observe(&m->pacing, i,
 			       mn->override != NODE_UNKNOWN ? mn->override
@@ -404,7 +414,11 @@ evaluate_node(struct monitor *m, size_t i)
 	node_why(cn->state, &e, why, sizeof(why));
 	log_info("node %s: %s -> %s: %s", cn->name, node_state_names[prev].name,
 		 node_state_names[cn->state].name, why);
+	/* shut_down and restarting are one verdict shown two ways: going
+	 * between them is a restart's progress, not flapping. */
 	if (prev != NODE_UNKNOWN &&
+	    !((prev == NODE_SHUT_DOWN || prev == NODE_RESTARTING) &&
+	      (cn->state == NODE_SHUT_DOWN || cn->state == NODE_RESTARTING)) &&
 	    flap_change(&mn->flap, mono_now() * 1000.0, m->conf->flap_changes,
 			m->conf->flap_window_ms))
 		flapping_began(m, i);
@@ -492,6 +506,7 @@ restart_start(struct monitor *m, size_t i)
 	ev.state = m->cnodes[i].state;
 	ev.prev = ev.state;
 	ev.dry_run = rc == 1;
+	ev.attempt = hn.attempt;
 	emit(m, &ev);
 }
 
@@ -508,10 +523,7 @@ restart_pump(struct monitor *m)
 		restart_start(m, (size_t)i);
 	/* A wait that ran out shows the node shut_down again. */
 	for (size_t k = 0; k < m->n; k++)
-		if (m->nodes[k].override == NODE_UNKNOWN &&
-		    (m->cnodes[k].state == NODE_RESTARTING) !=
-			(m->cnodes[k].base == NODE_SHUT_DOWN &&
-			 restarting(m, k)))
+		if (m->cnodes[k].state != shown_state(m, k))
 			evaluate_node(m, k);
 	ev_timer_stop(m->loop, &m->restart_timer);
 	next = pacing_next(&m->pacing, now);

@@ -456,6 +456,15 @@ child_cb(struct ev_loop *loop, ev_child *w, int revents)
 	size_t drained = 0;
 
 	ev_child_stop(loop, w);
+	/* A timed-out hook's leader died of SIGTERM: what it started and
+	 * that still ignores SIGTERM goes now, since no timer will outlive
+	 * this child to send SIGKILL later. */
+	if (c->sent == SIGTERM && kill(-c->pid, 0) == 0) {
+		log_warn("%s: its process group outlived SIGTERM, sending "
+			 "SIGKILL",
+			 c->tag);
+		kill(-c->pid, SIGKILL);
+	}
 	while (c->out_fd != -1 && drained < CHILD_DRAIN_MAX) {
 		size_t n = out_read(c, CHILD_READS_PER_WAKE);
 

@@ -47,6 +47,13 @@ event_make_id(struct event *e)
 		hash_field(md, e->prev);
 		hash_field(md, e->state);
 		hash_field(md, when);
+		if (e->attempt > 0) {
+			char attempt[32];
+
+			snprintf(attempt, sizeof(attempt), "attempt %d",
+				 e->attempt);
+			hash_field(md, attempt);
+		}
 		EVP_DigestFinal_ex(md, h, &hl);
 	}
 	EVP_MD_CTX_free(md);
@@ -97,6 +104,8 @@ event_json(const struct event *e, struct buf *b)
 	field(b, "reason", e->reason);
 	if (e->dry_run)
 		buf_puts(b, ",\"dry_run\":true");
+	if (e->attempt > 0)
+		buf_printf(b, ",\"attempt\":%d", e->attempt);
 	field(b, "appliance", e->appliance);
 	buf_puts(b, "}");
 }

@@ -28,13 +28,16 @@ struct event {
 	const char *prev;  /* its state before (in the id, not the JSON) */
 	const char *reason;
 	bool dry_run; /* restart_started without running anything */
+	int attempt;  /* restart events: the attempt (in the id); 0: none */
 	char id[EVENT_ID_LEN + 1];
 };
 
 /*
  * Sets e->id: a ULID whose time is evidence_ms and whose other 80 bits
  * are a SHA-256 of (cluster, event, node, from, to, prev, state,
- * evidence_ms). Sorting ids sorts events by the time of their evidence.
+ * evidence_ms, and the attempt of restart events: every attempt is news
+ * even when the evidence has not moved). Sorting ids sorts events by the
+ * time of their evidence.
  */
 void event_make_id(struct event *e);
 

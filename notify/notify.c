@@ -42,7 +42,6 @@ struct channel {
 	struct buf body;
 	size_t body_off;
 	char errbuf[CURL_ERROR_SIZE];
-	char *password;			 /* email, read from password_file */
 	struct child *child;		 /* exec */
 	unsigned long delivered, failed; /* tries, for the metrics */
 	size_t idx;			 /* its place in the list, from 0 */
@@ -261,9 +260,9 @@ email_send(struct channel *ch, const struct spool_entry *en,
 	curl_easy_setopt(e, CURLOPT_MAIL_RCPT, l);
 	if (c->starttls)
 		curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
-	if (c->username != NULL && ch->password != NULL) {
+	if (c->username != NULL && c->password != NULL) {
 		curl_easy_setopt(e, CURLOPT_USERNAME, c->username);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, ch->password);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, c->password);
 	}
 	curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 	curl_easy_setopt(e, CURLOPT_INFILESIZE, (long)ch->body.len);
@@ -333,17 +332,21 @@ channel_pump(struct channel *ch)
 
 	if (ch->sending != 0 || ev_is_active(&ch->retry))
 		return;
-	/* Events the filter does not take are acknowledged as passed. */
+	/* Events the filter does not take are passed over, and acknowledged
+	 * once for the lot (each acknowledgement is an fsync). */
+	uint64_t passed = 0;
+
 	while (ch->next < spool_end(nf->spool)) {
 		if (ch->next < spool_first(nf->spool))
 			ch->next = spool_first(nf->spool);
 		en = spool_get(nf->spool, ch->next);
 		if (en != NULL && wanted(ch, en))
 			break;
-		spool_ack(nf->spool, ch->key, ch->next);
-		ch->next++;
+		passed = ch->next++;
 		en = NULL;
 	}
+	if (passed != 0)
+		spool_ack(nf->spool, ch->key, passed);
 	if (en == NULL)
 		return;
 	ch->sending = en->seq;
@@ -455,31 +458,9 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 /* ------------------------------------------------------------------ */
 /* Channels' life */
 
-static char *
-read_password(const char *path)
-{
-	char buf[512];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd == -1) {
-		log_error("%s: %s", path, strerror(errno));
-		return NULL;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return NULL;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	char *p = strdup(buf);
-
-	explicit_bzero(buf, sizeof(buf));
-	return p;
-}
-
 static struct channel *
-channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx)
+channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx,
+	    const struct channel *names)
 {
 	struct channel *ch = calloc(1, sizeof(*ch));
 
@@ -487,16 +468,12 @@ channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx)
 		return NULL;
 	ch->nf = nf;
 	ch->conf = c;
+	ch->idx = idx;
 	ch->req.done = curl_done;
 	ev_init(&ch->retry, on_retry);
 	ch->retry.data = ch;
-	channel_names(ch, idx);
-	ch->idx = idx;
-	if (c->password_file != NULL &&
-	    (ch->password = read_password(c->password_file)) == NULL)
-		log_error("%s: cannot read password_file; sending without "
-			  "login",
-			  ch->label);
+	memcpy(ch->key, names->key, sizeof(ch->key));
+	memcpy(ch->label, names->label, sizeof(ch->label));
 	ch->next = spool_cursor_open(nf->spool, ch->key);
 	return ch;
 }
@@ -519,44 +496,135 @@ channel_free(struct channel *ch)
 	child_abandon(ch->child);
 	curl_slist_free_all(ch->list);
 	buf_free(&ch->body);
-	if (ch->password != NULL) {
-		explicit_bzero(ch->password, strlen(ch->password));
-		free(ch->password);
-	}
 	free(ch);
 }
 
-static struct channel **
-channels_build(struct notifier *nf, const struct conf *conf,
-	       struct channel **old, size_t n_old)
+/*
+ * A configuration's channels, before they replace the running ones: each
+ * takes over the running channel with its key (same type and destination),
+ * or is new. Nothing running changes until notifier_reload_commit(), so
+ * that a reload that fails later leaves every channel and cursor as it
+ * was.
+ */
+struct notify_reload {
+	const struct conf *conf;
+	struct channel **ch;   /* new channels; NULL where one is taken over */
+	long *from;	       /* the running channel taken over, or -1 */
+	struct channel *names; /* the keys and labels each will have */
+};
+
+static void
+reload_free(struct notify_reload *r)
 {
-	struct channel **ch = calloc(conf->n_channels + 1, sizeof(*ch));
+	if (r == NULL)
+		return;
+	free(r->ch);
+	free(r->from);
+	free(r->names);
+	free(r);
+}
 
-	if (ch == NULL)
-		return NULL;
-	for (size_t i = 0; i < conf->n_channels; i++) {
-		struct channel probe = { .conf = &conf->channels[i] };
+/* Keys are unique within a configuration: two channels with the same
+ * destination (two syslog channels, one URL with two filters) each get
+ * their own cursor, told apart by their rank among the look-alikes. */
+static void
+unique_keys(struct channel *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int same = 0;
 
-		channel_names(&probe, i);
-		for (size_t j = 0; j < n_old; j++) {
-			if (old[j] == NULL || strcmp(old[j]->key, probe.key))
-				continue;
-			ch[i] = old[j];
-			old[j] = NULL;
-			ch[i]->conf = &conf->channels[i];
-			ch[i]->idx = i;
-			memcpy(ch[i]->label, probe.label, sizeof(probe.label));
-			break;
-		}
-		if (ch[i] == NULL &&
-		    (ch[i] = channel_new(nf, &conf->channels[i], i)) == NULL) {
-			for (size_t k = 0; k < i; k++)
-				channel_free(ch[k]);
-			free(ch);
-			return NULL;
+		for (size_t j = 0; j < i; j++)
+			same += strncmp(names[j].key, names[i].key,
+					strcspn(names[i].key, "#")) == 0;
+		if (same > 0) {
+			size_t len = strlen(names[i].key);
+
+			snprintf(names[i].key + len, sizeof(names[i].key) - len,
+				 " #%d", same + 1);
 		}
 	}
-	return ch;
+}
+
+struct notify_reload *
+notifier_reload_prepare(struct notifier *nf, const struct conf *conf)
+{
+	size_t n = conf->n_channels;
+	struct notify_reload *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->conf = conf;
+	r->ch = calloc(n + 1, sizeof(*r->ch));
+	r->from = calloc(n + 1, sizeof(*r->from));
+	r->names = calloc(n + 1, sizeof(*r->names));
+	if (r->ch == NULL || r->from == NULL || r->names == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		r->names[i].conf = &conf->channels[i];
+		channel_names(&r->names[i], i);
+	}
+	unique_keys(r->names, n);
+	for (size_t i = 0; i < n; i++) {
+		r->from[i] = -1;
+		for (size_t j = 0; j < nf->n_ch; j++)
+			if (strcmp(nf->ch[j]->key, r->names[i].key) == 0)
+				r->from[i] = (long)j;
+		if (r->from[i] < 0 &&
+		    (r->ch[i] = channel_new(nf, &conf->channels[i], i,
+					    &r->names[i])) == NULL)
+			goto fail;
+	}
+	return r;
+fail:
+	notifier_reload_abort(nf, r);
+	return NULL;
+}
+
+void
+notifier_reload_abort(struct notifier *nf, struct notify_reload *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; r->ch != NULL && i < r->conf->n_channels; i++) {
+		if (r->ch[i] == NULL)
+			continue;
+		spool_cursor_close(nf->spool, r->ch[i]->key);
+		channel_free(r->ch[i]);
+	}
+	reload_free(r);
+}
+
+void
+notifier_reload_commit(struct notifier *nf, struct notify_reload *r)
+{
+	const struct conf *conf = r->conf;
+
+	for (size_t i = 0; i < conf->n_channels; i++) {
+		struct channel *ch;
+
+		if (r->from[i] < 0)
+			continue;
+		ch = r->ch[i] = nf->ch[r->from[i]];
+		nf->ch[r->from[i]] = NULL;
+		ch->conf = &conf->channels[i];
+		ch->idx = i;
+		memcpy(ch->label, r->names[i].label, sizeof(ch->label));
+	}
+	for (size_t j = 0; j < nf->n_ch; j++) {
+		if (nf->ch[j] == NULL)
+			continue; /* taken over */
+		log_info("%s: removed from the configuration",
+			 nf->ch[j]->label);
+		spool_cursor_close(nf->spool, nf->ch[j]->key);
+		channel_free(nf->ch[j]);
+	}
+	free(nf->ch);
+	nf->ch = r->ch;
+	nf->n_ch = conf->n_channels;
+	nf->conf = conf;
+	r->ch = NULL;
+	reload_free(r);
+	kick(nf);
 }
 
 struct notifier *
@@ -564,6 +632,7 @@ notifier_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	       notify_table_fn table, void *table_ctx, char *err, size_t errlen)
 {
 	struct notifier *nf = calloc(1, sizeof(*nf));
+	struct notify_reload *r;
 
 	if (nf == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -582,14 +651,13 @@ notifier_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 		free(nf);
 		return NULL;
 	}
-	nf->ch = channels_build(nf, conf, NULL, 0);
-	if (nf->ch == NULL) {
+	if ((r = notifier_reload_prepare(nf, conf)) == NULL) {
 		snprintf(err, errlen, "out of memory");
 		spool_close(nf->spool);
 		free(nf);
 		return NULL;
 	}
-	nf->n_ch = conf->n_channels;
+	notifier_reload_commit(nf, r);
 	spool_prune_cursors(nf->spool);
 	for (size_t i = 0; i < nf->n_ch; i++) {
 		uint64_t behind = spool_end(nf->spool) - nf->ch[i]->next;
@@ -600,31 +668,7 @@ notifier_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 				 nf->ch[i]->label, (unsigned long long)behind,
 				 behind == 1 ? "" : "s");
 	}
-	kick(nf);
 	return nf;
-}
-
-int
-notifier_reload(struct notifier *nf, const struct conf *conf)
-{
-	struct channel **ch = channels_build(nf, conf, nf->ch, nf->n_ch);
-
-	if (ch == NULL)
-		return -1;
-	for (size_t j = 0; j < nf->n_ch; j++) {
-		if (nf->ch[j] == NULL)
-			continue; /* taken over */
-		log_info("%s: removed from the configuration",
-			 nf->ch[j]->label);
-		spool_cursor_close(nf->spool, nf->ch[j]->key);
-		channel_free(nf->ch[j]);
-	}
-	free(nf->ch);
-	nf->ch = ch;
-	nf->n_ch = conf->n_channels;
-	nf->conf = conf;
-	kick(nf);
-	return 0;
 }
 
 void

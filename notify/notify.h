@@ -27,9 +27,18 @@ struct notifier *notifier_start(struct ev_loop *loop, struct curlev *ce,
 				const struct conf *conf, notify_table_fn table,
 				void *table_ctx, char *err, size_t errlen);
 
-/* Takes the channels of a new configuration: a channel that stays (same
- * type and destination) keeps its place in the log. Returns 0 or -1. */
-int notifier_reload(struct notifier *n, const struct conf *conf);
+/*
+ * A reload in two steps, so that a reload that fails elsewhere changes
+ * nothing: prepare builds conf's channels (a channel that stays, same type
+ * and destination, will keep its place in the log; NULL out of memory);
+ * then commit swaps them in and drops the removed ones, or abort forgets
+ * them.
+ */
+struct notify_reload;
+struct notify_reload *notifier_reload_prepare(struct notifier *n,
+					      const struct conf *conf);
+void notifier_reload_commit(struct notifier *n, struct notify_reload *r);
+void notifier_reload_abort(struct notifier *n, struct notify_reload *r);
 
 void notifier_stop(struct notifier *n);
 

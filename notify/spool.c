@@ -87,14 +87,16 @@ push(struct spool *s, const char *id, enum event_kind kind, const char *json,
 	return 0;
 }
 
-/* The seq of the last entry with this id (ids repeat only in theory, and
- * then the newest is the one meant), or 0. */
+/* The seq of the first entry with this id, or 0. Ids repeat when one
+ * transition happens twice on the same evidence; a cursor then resumes
+ * after the oldest copy, which may send some events twice but never
+ * skips one (at least once). */
 static uint64_t
 find_id(const struct spool *s, const char *id)
 {
-	for (size_t i = s->n; i > 0; i--)
-		if (strcmp(s->ents[i - 1].id, id) == 0)
-			return s->ents[i - 1].seq;
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->ents[i].id, id) == 0)
+			return s->ents[i].seq;
 	return 0;
 }
 

@@ -32,6 +32,7 @@ struct policy_event {
 	const char *reason;
 	double evidence_ms; /* wall clock ms of the evidence; 0: now */
 	bool dry_run;	    /* restart_started without running anything */
+	int attempt;	    /* restart events: the attempt; 0: none */
 };
 
 typedef void (*policy_emit_fn)(void *ctx, const struct policy_event *ev);

@@ -92,7 +92,8 @@ notify = {
       to = ["ops@example.test", "oncall@example.test"]; username = "vigil";
       password_file = "$T/smtp.pass"; events = ["failover"]; },
     { type = "exec"; command = ["$T/exec-sink"]; events = ["failover", "node_down"]; },
-    { type = "syslog"; }
+    { type = "syslog"; },
+    { type = "syslog"; events = ["failover"]; }
   );
   retry_initial_ms = 100; retry_max_ms = 400;
   $1
@@ -182,7 +183,8 @@ t_ok "exec: no node_up (filtered out)" bash -c "! grep -q '\"event\":\"node_up\"
 
 # The spool holds every event once, in order.
 t_ok "the spool has the failover" grep -q "\"id\":\"$id\"" "$T/spool/events.log"
-t_is "$(ls "$T/spool" | grep -c '^cursor\.')" 6 "one cursor per channel"
+t_is "$(ls "$T/spool" | grep -c '^cursor\.')" 7 "one cursor per channel (two syslog channels: two)"
+t_wait 5 "both syslog channels sent the failover" bash -c "grep -q 'syslog channel 6: failover $id delivered' '$T/vigil.log' && grep -q 'syslog channel 7: failover $id delivered' '$T/vigil.log'"
 t_ok "no cursor file names a URL or password" bash -c "! grep -rq -e t0ken -e s3cret -e /hook '$T/spool'"
 
 # ------------------------------------------- receiver down, vigil SIGKILLed

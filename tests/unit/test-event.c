@@ -140,10 +140,44 @@ test_json(void)
 	buf_free(&b);
 }
 
+/* Every restart attempt is news, even when the evidence has not moved
+ * (a shut-down node's last beat stays where it was). */
+static void
+test_attempt(void)
+{
+	struct event a = failover(), b;
+	struct buf j = { 0 };
+
+	a.kind = EVENT_RESTART_FAILED;
+	a.from = a.to = NULL;
+	a.prev = a.state = "restarting";
+	a.attempt = 1;
+	b = a;
+	b.attempt = 2;
+	event_make_id(&a);
+	event_make_id(&b);
+	ok(strcmp(a.id, b.id) != 0, "attempts 1 and 2: two ids");
+	ok(strncmp(a.id, b.id, 10) == 0, "with the same evidence time");
+	b.attempt = 1;
+	event_make_id(&b);
+	is_str(a.id, b.id, "the same attempt: the same id");
+	event_json(&a, &j);
+	buf_add(&j, "", 1);
+	ok(strstr(j.p, ",\"attempt\":1") != NULL,
+	   "the JSON carries the attempt");
+	buf_free(&j);
+	a = failover();
+	event_json(&a, &j);
+	buf_add(&j, "", 1);
+	ok(strstr(j.p, "attempt") == NULL, "other events carry none");
+	buf_free(&j);
+}
+
 int
 main(void)
 {
 	test_id();
 	test_json();
+	test_attempt();
 	return tap_done();
 }
