@@ -80,6 +80,7 @@ struct monitor {
 	struct restart_track *tracks; /* restart pacing, one per node */
 	struct pacing pacing;
 	ev_timer restart_timer; /* the next back-off end or deadline */
+	double started;		/* wall clock */
 };
 
 /* Seconds of a monotonic clock: beats age by it, and neither an NTP step
@@ -773,6 +774,7 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->on_event = on_event;
 	m->ctx = ctx;
 	m->back = -1;
+	m->started = ev_time();
 	ev_init(&m->eject_end, on_eject_end);
 	m->eject_end.data = m;
 	ev_timer_init(&m->passive_poll, on_passive_poll, 0.1, 0.1);
@@ -873,6 +875,8 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 	buf_json_str(b, c->cluster_name);
 	buf_puts(b, ",\"appliance\":");
 	buf_json_str(b, c->name);
+	buf_puts(b, ",\"version\":\"" PACKAGE_VERSION "\",\"started\":");
+	json_time(b, m->started);
 	buf_printf(b, ",\"leader\":true,\"generation\":%lu,\"active\":[",
 		   m->cluster.generation);
 	for (size_t i = 0; i < m->n; i++) {
