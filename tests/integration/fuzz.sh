@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # fuzz.sh: every libFuzzer target in tests/fuzz/ (the HTTP parser and the
-# chunked scanner, the cookie verifier) built with clang and run for
-# FUZZ_SECONDS (60 by default) from its seed corpus: no crash, no leak,
-# no undefined behaviour. A crash input is kept in tests/fuzz/crash-NAME/.
+# chunked scanner, the cookie verifier, vigilctl's JSON reader) built with
+# clang and run for FUZZ_SECONDS (60 by default) from its seed corpus: no
+# crash, no leak, no undefined behaviour. A crash input is kept in
+# tests/fuzz/crash-NAME/.
 . "$top_srcdir/tests/integration/lib.sh"
 
 command -v clang >/dev/null || t_skip_all "clang is not installed"
