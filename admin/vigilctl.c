@@ -68,7 +68,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vigilctl [-c CONFIG] [-a ADDRESS] [-t TOKEN_FILE] [-j] "
+		"usage: vigilctl [-c CONFIG] [-a ADDRESS] [-k TOKEN_FILE] [-j] "
 		"COMMAND [ARGS]\n"
 		"\n"
 		"commands:\n"
@@ -92,7 +92,7 @@ usage(FILE *f)
 		"  -a ADDRESS     vigil's admin address, HOST:PORT "
 		"(default: admin.address,\n"
 		"                 or %s)\n"
-		"  -t TOKEN_FILE  the admin token for drain, disable, enable "
+		"  -k TOKEN_FILE  the admin token for drain, disable, enable "
 		"and reload\n"
 		"                 (default: admin.token_file)\n"
 		"  -j             print vigil's JSON instead (events: one "
@@ -277,7 +277,7 @@ check_answer(struct ctl *c, const char *what, const struct ctl_reply *r,
 	} else if (r->status == 401) {
 		fprintf(stderr,
 			"vigilctl: vigil wants the admin token and vigilctl "
-			"has none: give -t TOKEN_FILE, or set "
+			"has none: give -k TOKEN_FILE, or set "
 			"admin.token_file in %s\n",
 			c->conf_path);
 	} else if (r->status == 403) {
@@ -725,6 +725,7 @@ option(struct ctl *c, int opt, char **argv)
 	case 'a':
 		c->address_opt = optarg;
 		return -1;
+	case 'k': /* SPEC.md's spelling */
 	case 't':
 		c->token_opt = optarg;
 		return -1;
@@ -768,7 +769,7 @@ run(struct ctl *c, int argc, char **argv)
 	/* "+": stop at the command; its own options come after it. ":":
 	 * vigilctl words the errors itself. */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+:c:a:t:jVh", long_opts,
+	while ((opt = getopt_long(argc, argv, "+:c:a:k:t:jVh", long_opts,
 				  NULL)) != -1)
 		if ((rc = option(c, opt, argv)) != -1)
 			return rc;
@@ -786,8 +787,8 @@ run(struct ctl *c, int argc, char **argv)
 	 * so that `vigilctl drain vro-1 -j` reads -j. */
 	optind = 0;
 	while ((opt = getopt_long(argc, argv,
-				  cmd->events_opts ? ":c:a:t:jn:fVh"
-						   : ":c:a:t:jVh",
+				  cmd->events_opts ? ":c:a:k:t:jn:fVh"
+						   : ":c:a:k:t:jVh",
 				  long_opts, NULL)) != -1)
 		if ((rc = option(c, opt, argv)) != -1)
 			return rc;

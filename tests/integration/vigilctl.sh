@@ -153,7 +153,7 @@ t_like "$ERR" "^vigilctl: the configuration was not reloaded \(1 error\)" "and s
 cp "$T/etc/good.conf" "$CONF"
 
 # ---------------------------------------------------------------- refusals
-ctl -t "$T/etc/wrong.token" drain vro-2
+ctl -k "$T/etc/wrong.token" drain vro-2
 t_is "$RC" 1 "a wrong token: exit 1"
 t_like "$ERR" "^vigilctl: the token was refused" "a wrong token: the token was refused"
 t_is "$(state vro-2)" running "and nothing changed"
@@ -204,7 +204,7 @@ t_like "$(cat "$T/err")" "^vigilctl: option -n needs a value" "usage errors say 
 RC=0
 "$CTL" --help >"$T/out" || RC=$?
 t_is "$RC" 0 "--help exits 0"
-t_like "$(cat "$T/out")" "^usage: vigilctl \[-c CONFIG\] \[-a ADDRESS\] \[-t TOKEN_FILE\] \[-j\] COMMAND" "--help prints the usage"
+t_like "$(cat "$T/out")" "^usage: vigilctl \[-c CONFIG\] \[-a ADDRESS\] \[-k TOKEN_FILE\] \[-j\] COMMAND" "--help prints the usage"
 t_like "$("$CTL" -V)" "^vigilctl [0-9]+\.[0-9]+\.[0-9]+" "-V prints the version"
 
 t_ok "the token never shows in any output" bash -c "! grep -qF -- '$TOKEN' '$T/all-output' '$T/follow.out' '$T/follow.err'"
