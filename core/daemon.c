@@ -28,6 +28,7 @@
 #include "core/errlist.h"
 #include "core/log.h"
 #include "core/route.h"
+#include "core/sdnotify.h"
 #include "health/monitor.h"
 #include "notify/event.h"
 #include "notify/notify.h"
@@ -248,16 +249,29 @@ daemon_reload(struct daemon *d, struct errlist *errs)
 	return 0;
 }
 
+/* The service manager hears of every reload, SIGHUP or API alike. */
+static int
+reload_notified(struct daemon *d, struct errlist *errs)
+{
+	int rc;
+
+	sdnotify_reloading();
+	rc = daemon_reload(d, errs);
+	sdnotify_ready();
+	return rc;
+}
+
 static int
 admin_reload(void *ctx, struct errlist *errs)
 {
-	return daemon_reload(ctx, errs);
+	return reload_notified(ctx, errs);
 }
 
 static void
 on_stop_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	log_info("received %s, stopping", strsignal(w->signum));
+	sdnotify_stopping();
 	ev_break(loop, EVBREAK_ALL);
 }
 
@@ -272,7 +286,7 @@ on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct errlist el = { 0 };
 
-	daemon_reload(container_of(w, struct daemon, sig_hup), &el);
+	reload_notified(container_of(w, struct daemon, sig_hup), &el);
 	errlist_clear(&el);
 }
 
@@ -423,6 +437,7 @@ daemon_run(const char *conf_path, struct conf *conf)
 	log_info("vigil %s started: appliance %s, cluster %s, %zu node%s",
 		 PACKAGE_VERSION, d.conf->name, d.conf->cluster_name,
 		 d.conf->n_nodes, d.conf->n_nodes == 1 ? "" : "s");
+	sdnotify_ready();
 	ev_run(d.loop, 0);
 
 	/* ...and stop in the reverse order. */
