@@ -446,28 +446,27 @@ static bool
 retry_elsewhere(struct session *s, enum passive_outcome why)
 {
 	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+	struct node_stats *was = node_stats_ref(s->stats); /* for retries */
 	char failed[64];
 	int i;
-
-	struct node_stats *was = node_stats_ref(s->stats);
 
 	passive(s, why);
 	snprintf(failed, sizeof(failed), "%s", s->node);
 	release_node(s);
 	/* What matters is whether the client saw anything: an answer that
 	 * broke off inside its head reached nobody. */
-	i = retry_allowed(http_method_idempotent(s->method), s->body_sent,
-			  s->resp.head_done, s->tries)
-		? choose(s, t, failed, NULL)
-		: -1;
-	if (i < 0) {
+	if (!retry_allowed(http_method_idempotent(s->method), s->body_sent,
+			   s->resp.head_done, s->tries)) {
 		node_stats_unref(was);
 		return false;
 	}
-	if (was != NULL)
+	flow_reset(&s->resp, false); /* what the failed node half-said */
+	i = choose(s, t, failed, NULL);
+	if (i >= 0 && was != NULL)
 		atomic_fetch_add(&was->retries, 1);
 	node_stats_unref(was);
-	flow_reset(&s->resp, false); /* what the failed node half-said */
+	if (i < 0)
+		return false;
 	bind_node(s, &t->nodes[i]);
 	s->req.head_sent = 0; /* the whole head again, to the new node */
 	s->refreshed = true;  /* and over a new connection */

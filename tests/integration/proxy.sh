@@ -232,6 +232,11 @@ for i in 1 2 3 4; do
 	total_err=$((total_err + e))
 done
 t_diag "keep-alive GETs while a node was killed: $total_ok ok, $total_err errors"
+# What the clients saw, and what vigil said meanwhile, when it went wrong.
+if [ "$total_err" != 0 ]; then
+	t_diag "$(grep -h -E '^(status|error) ' "$T"/load[1-4].log | head -5)"
+	t_diag "$(grep -E 'proxy:|ejected|routing table' "$T/vigil.log" | tail -15)"
+fi
 t_is "$total_err" 0 "a node killed with SIGKILL under load: no client error"
 t_ok "and requests flowed" test "$total_ok" -gt 100
 t_ok "the proxy's own errors (passive evidence) ejected b" \
