@@ -325,8 +325,9 @@ print_body(const struct ctl_reply *r)
 		putchar('\n');
 }
 
+/* GET /api/status, then the raw JSON (-j), the table, or the node list. */
 static int
-cmd_status(struct ctl *c, char **args)
+show_status(struct ctl *c, bool table)
 {
 	struct ctl_reply r;
 	struct json *st;
@@ -335,8 +336,10 @@ cmd_status(struct ctl *c, char **args)
 	if (st != NULL) {
 		if (c->json)
 			print_body(&r);
-		else
+		else if (table)
 			ctl_show_status(stdout, st, &c->term);
+		else
+			ctl_show_nodes(stdout, st);
 	}
 	json_free(st);
 	ctl_reply_free(&r);
@@ -344,21 +347,15 @@ cmd_status(struct ctl *c, char **args)
 }
 
 static int
+cmd_status(struct ctl *c, char **args)
+{
+	return show_status(c, true);
+}
+
+static int
 cmd_nodes(struct ctl *c, char **args)
 {
-	struct ctl_reply r;
-	struct json *st;
-	int rc = get(c, "/api/status", &r, &st);
-
-	if (st != NULL) {
-		if (c->json)
-			print_body(&r);
-		else
-			ctl_show_nodes(stdout, st);
-	}
-	json_free(st);
-	ctl_reply_free(&r);
-	return rc;
+	return show_status(c, false);
 }
 
 /*

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 
@@ -64,6 +65,18 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+void
+buf_json_time(struct buf *b, long long epoch_ms)
+{
+	time_t sec = (time_t)(epoch_ms / 1000);
+	struct tm tm;
+	char s[32];
+
+	gmtime_r(&sec, &tm);
+	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+	buf_printf(b, "\"%s.%03dZ\"", s, (int)(epoch_ms % 1000));
 }
 
 void

@@ -21,6 +21,10 @@ void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A wall-clock time in milliseconds since the epoch as a quoted JSON
+ * string, RFC 3339 in UTC: "2026-11-23T10:15:02.113Z". */
+void buf_json_time(struct buf *b, long long epoch_ms);
+
 /* s as a JSON string, quotes included; NULL becomes null. */
 void buf_json_str(struct buf *b, const char *s);
 

@@ -318,19 +318,32 @@ shown_state(const struct monitor *m, size_t i)
 	return cn->base;
 }
 
+/* An event the monitor raises about node i itself (flapping, restarts):
+ * its state as shown now, unchanged; the caller adjusts what differs. */
+static struct policy_event
+node_event(const struct monitor *m, size_t i, enum event_kind kind,
+	   const char *reason)
+{
+	struct policy_event ev = {
+		.kind = kind,
+		.node = m->cnodes[i].name,
+		.state = m->cnodes[i].state,
+		.prev = m->cnodes[i].state,
+		.reason = reason,
+	};
+
+	return ev;
+}
+
 static void
 pacing_emit(void *ctx, const struct pacing_event *pe)
 {
 	struct monitor *m = ctx;
 	char reason[800];
-	struct policy_event ev = {
-		.kind = pe->kind,
-		.node = m->cnodes[pe->node].name,
-		.state = shown_state(m, pe->node), /* after this outcome */
-		.prev = m->cnodes[pe->node].state,
-		.reason = reason,
-		.attempt = pe->attempt,
-	};
+	struct policy_event ev = node_event(m, pe->node, pe->kind, reason);
+
+	ev.state = shown_state(m, pe->node); /* after this outcome */
+	ev.attempt = pe->attempt;
 
 	snprintf(reason, sizeof(reason), "attempt %d: %s", pe->attempt,
 		 pe->reason);
@@ -342,13 +355,7 @@ static void
 flapping_began(struct monitor *m, size_t i)
 {
 	char reason[256];
-	struct policy_event ev = {
-		.kind = EVENT_NODE_FLAPPING,
-		.node = m->cnodes[i].name,
-		.state = m->cnodes[i].state,
-		.prev = m->cnodes[i].state,
-		.reason = reason,
-	};
+	struct policy_event ev = node_event(m, i, EVENT_NODE_FLAPPING, reason);
 
 	snprintf(reason, sizeof(reason),
 		 "more than %d state changes in %.0f s; its node_up and "
@@ -366,13 +373,8 @@ check_settled(struct monitor *m)
 	for (size_t i = 0; i < m->n; i++) {
 		unsigned changes, held;
 		char reason[256];
-		struct policy_event ev = {
-			.kind = EVENT_NODE_STABLE,
-			.node = m->cnodes[i].name,
-			.state = m->cnodes[i].state,
-			.prev = m->cnodes[i].state,
-			.reason = reason,
-		};
+		struct policy_event ev =
+		    node_event(m, i, EVENT_NODE_STABLE, reason);
 
 		if (!m->nodes[i].flap.flapping ||
 		    !flap_settled(&m->nodes[i].flap, mono_now() * 1000.0,
@@ -477,11 +479,7 @@ restart_start(struct monitor *m, size_t i)
 				 ? node_age_ms(m, mn)
 				 : -1,
 	};
-	struct policy_event ev = {
-		.kind = EVENT_RESTART_STARTED,
-		.node = m->cnodes[i].name,
-		.reason = reason,
-	};
+	struct policy_event ev;
 	int rc;
 
 	node_evidence(m, mn, &e);
@@ -504,8 +502,7 @@ restart_start(struct monitor *m, size_t i)
 	evaluate_node(m, i);
 	snprintf(reason, sizeof(reason), "attempt %d%s: %s", hn.attempt,
 		 rc == 1 ? " (dry run: nothing was run)" : "", why);
-	ev.state = m->cnodes[i].state;
-	ev.prev = ev.state;
+	ev = node_event(m, i, EVENT_RESTART_STARTED, reason);
 	ev.dry_run = rc == 1;
 	ev.attempt = hn.attempt;
 	emit(m, &ev);
@@ -853,18 +850,6 @@ monitor_stop(struct monitor *m)
 	free(m);
 }
 
-static void
-json_time(struct buf *b, double t)
-{
-	time_t sec = (time_t)t;
-	struct tm tm;
-	char s[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
-	buf_printf(b, "\"%s.%03dZ\"", s, (int)((t - (double)sec) * 1000));
-}
-
 void
 monitor_status_json(const struct monitor *m, struct buf *b)
 {
@@ -876,7 +861,7 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 	buf_puts(b, ",\"appliance\":");
 	buf_json_str(b, c->name);
 	buf_puts(b, ",\"version\":\"" PACKAGE_VERSION "\",\"started\":");
-	json_time(b, m->started);
+	buf_json_time(b, (long long)(m->started * 1000.0));
 	buf_printf(b, ",\"leader\":true,\"generation\":%lu,\"active\":[",
 		   m->cluster.generation);
 	for (size_t i = 0; i < m->n; i++) {
@@ -909,7 +894,7 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 		buf_json_str(b, node_why(cn->state, &e, why, sizeof(why)));
 		buf_printf(b, ",\"active\":%s,\"since\":",
 			   cn->active ? "true" : "false");
-		json_time(b, mn->since);
+		buf_json_time(b, (long long)(mn->since * 1000.0));
 		buf_printf(b, ",\"probe\":{\"verdict\":\"%s\",\"cause\":",
 			   probe_verdict_names[mn->probe.verdict].name);
 		buf_json_str(b, mn->probe.verdict == VERDICT_FAILED

@@ -86,16 +86,11 @@ field(struct buf *b, const char *name, const char *value)
 void
 event_json(const struct event *e, struct buf *b)
 {
-	time_t sec = (time_t)(e->time_ms / 1000);
-	struct tm tm;
-	char when[32];
-
-	gmtime_r(&sec, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	buf_puts(b, "{\"id\":");
 	buf_json_str(b, e->id);
-	buf_printf(b, ",\"time\":\"%s.%03dZ\",\"event\":\"%s\"", when,
-		   (int)(e->time_ms % 1000), event_kind_names[e->kind]);
+	buf_puts(b, ",\"time\":");
+	buf_json_time(b, e->time_ms);
+	buf_printf(b, ",\"event\":\"%s\"", event_kind_names[e->kind]);
 	field(b, "cluster", e->cluster);
 	field(b, "node", e->node);
 	field(b, "from", e->from);

@@ -44,7 +44,6 @@ struct channel {
 	char errbuf[CURL_ERROR_SIZE];
 	struct child *child;		 /* exec */
 	unsigned long delivered, failed; /* tries, for the metrics */
-	size_t idx;			 /* its place in the list, from 0 */
 };
 
 struct notifier {
@@ -459,7 +458,7 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 /* Channels' life */
 
 static struct channel *
-channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx,
+channel_new(struct notifier *nf, const struct conf_channel *c,
 	    const struct channel *names)
 {
 	struct channel *ch = calloc(1, sizeof(*ch));
@@ -468,7 +467,6 @@ channel_new(struct notifier *nf, const struct conf_channel *c, size_t idx,
 		return NULL;
 	ch->nf = nf;
 	ch->conf = c;
-	ch->idx = idx;
 	ch->req.done = curl_done;
 	ev_init(&ch->retry, on_retry);
 	ch->retry.data = ch;
@@ -570,7 +568,7 @@ notifier_reload_prepare(struct notifier *nf, const struct conf *conf)
 			if (strcmp(nf->ch[j]->key, r->names[i].key) == 0)
 				r->from[i] = (long)j;
 		if (r->from[i] < 0 &&
-		    (r->ch[i] = channel_new(nf, &conf->channels[i], i,
+		    (r->ch[i] = channel_new(nf, &conf->channels[i],
 					    &r->names[i])) == NULL)
 			goto fail;
 	}
@@ -607,7 +605,6 @@ notifier_reload_commit(struct notifier *nf, struct notify_reload *r)
 		ch = r->ch[i] = nf->ch[r->from[i]];
 		nf->ch[r->from[i]] = NULL;
 		ch->conf = &conf->channels[i];
-		ch->idx = i;
 		memcpy(ch->label, r->names[i].label, sizeof(ch->label));
 	}
 	for (size_t j = 0; j < nf->n_ch; j++) {
@@ -718,15 +715,14 @@ notifier_metrics(const struct notifier *nf, struct buf *b)
 			    b,
 			    "vigil_notifications_total{channel=\"%s-%zu\","
 			    "result=\"%s\"} %lu\n",
-			    channel_type_names[nf->ch[i]->conf->type],
-			    nf->ch[i]->idx + 1, results[r],
+			    channel_type_names[nf->ch[i]->conf->type], i + 1,
+			    results[r],
 			    r ? nf->ch[i]->failed : nf->ch[i]->delivered);
 	buf_puts(b, "# HELP vigil_spool_backlog events a channel has not "
 		    "acknowledged yet\n# TYPE vigil_spool_backlog gauge\n");
 	for (size_t i = 0; i < nf->n_ch; i++)
 		buf_printf(b, "vigil_spool_backlog{channel=\"%s-%zu\"} %llu\n",
-			   channel_type_names[nf->ch[i]->conf->type],
-			   nf->ch[i]->idx + 1,
+			   channel_type_names[nf->ch[i]->conf->type], i + 1,
 			   (unsigned long long)(spool_end(nf->spool) -
 						nf->ch[i]->next));
 	buf_printf(b,

@@ -16,20 +16,7 @@ TIM=(--interval-ms 200 --failover-heartbeats 5 --startup-ms 500 --db-loss-standb
 ADMIN=
 
 # status NODE FIELD: a field of a node in /api/status ("" when unknown)
-status() {
-	curl -s --max-time 2 "http://127.0.0.1:$ADMIN/api/status" |
-		$PY -c '
-import json, sys
-d = json.load(sys.stdin)
-node, field = sys.argv[1], sys.argv[2]
-if node == "-":
-    v = d[field]
-else:
-    v = [n for n in d["nodes"] if n["name"] == node][0]
-    for k in field.split("."):
-        v = v[k]
-print(json.dumps(v) if not isinstance(v, str) else v)' "$1" "$2"
-}
+status() { vigil_status "$ADMIN" "$@"; }
 state_is() { [ "$(status "$1" state)" = "$2" ]; }
 active_is() { [ "$(status - active)" = "$1" ]; }
 log_has() { grep -qE -- "$1" "$T/vigil.log"; }

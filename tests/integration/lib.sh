@@ -637,6 +637,26 @@ sim_stop() {
 
 # ---------------------------------------------------------------- vigil
 
+# vigil_status PORT NODE FIELD: a field of GET /api/status on admin port
+# PORT: of node NODE, or of the document itself when NODE is "-"; FIELD
+# may be dotted (restart.state). Strings as they are, the rest as JSON;
+# nothing when vigil does not answer.
+vigil_status() {
+	curl -s --max-time 2 "http://127.0.0.1:$1/api/status" |
+		/usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+node, field = sys.argv[1], sys.argv[2]
+if node == "-":
+    v = d[field]
+else:
+    v = [n for n in d["nodes"] if n["name"] == node][0]
+    for k in field.split("."):
+        v = v[k]
+print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
+}
+
+
 vigil_start() {
 	local conf=$1
 	shift
