@@ -195,6 +195,7 @@ struct conf {
 	bool restart_sequential;
 	int restart_wait_running_ms;
 	bool restart_dry_run;
+	bool restart_allow_root; /* run the hook even as root */
 
 	/* admin; enabled == false: no admin listener */
 	bool admin_enabled;

@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +301,7 @@ static const struct field restart_fields[] = {
 	INT("wait_running_ms", C(restart_wait_running_ms), 100, 24 * MAX_MS,
 	    600000),
 	BOOL("dry_run", C(restart_dry_run), false),
+	BOOL("allow_root", C(restart_allow_root), false),
 	END,
 };
 
@@ -1120,6 +1122,31 @@ out:
 	PQconninfoFree(opts);
 }
 
+/*
+ * A restart hook runs as vigil runs once it has dropped privileges:
+ * vigil.user, or whoever started it. Root only when the operator says so.
+ * (A user that does not exist is vigil.user's own error, at start.)
+ */
+static void
+validate_hook_user(struct loader *ld, const struct conf *c)
+{
+	const struct passwd *pw;
+	uid_t uid = geteuid();
+
+	if (!c->restart_enabled || c->restart_dry_run || c->restart_allow_root)
+		return;
+	if (c->user != NULL) {
+		pw = getpwnam(c->user);
+		if (pw == NULL)
+			return;
+		uid = pw->pw_uid;
+	}
+	if (uid == 0)
+		error_at_path(ld, "hooks.restart",
+			      "the hook would run as root; set vigil.user to "
+			      "an unprivileged user, or allow_root = true");
+}
+
 static void
 validate(struct loader *ld, struct conf *c)
 {
@@ -1135,6 +1162,7 @@ validate(struct loader *ld, struct conf *c)
 	validate_nodes(ld, c);
 	resolve_conninfo(ld, c);
 	validate_channels(ld, c);
+	validate_hook_user(ld, c);
 
 	if (c->probe_timeout_ms > c->probe_interval_ms)
 		error_at_path(ld, "health.probe.timeout_ms",

@@ -69,7 +69,7 @@ health = {
             standby = "\"state\"\\\\s*:\\\\s*\"STANDBY\""; };
   heartbeat = { conninfo = "$PG_CONNINFO"; interval_ms = 200; failover_heartbeats = 5; };
 };
-hooks = { restart = { command = ["$T/hook", "--verbose"]; $hooks }; };
+hooks = { restart = { command = ["$T/hook", "--verbose"]; $ROOT_OK $hooks }; };
 admin = { address = "127.0.0.1:$ADMIN"; token_file = "$T/token"; };
 CONF
 	: >"$T/hook.log"
@@ -79,6 +79,10 @@ CONF
 		wait_for 10 state_is "$name" "$st" || t_diag "$name is not $st"
 	done
 }
+
+# As root (CI), the hooks here run as root: vigil wants that said.
+ROOT_OK=
+[ "$(id -u)" = 0 ] && ROOT_OK="allow_root = true;"
 
 # ------------------------------------------- a hung node: never a hook
 cluster "timeout_ms = 5000; wait_running_ms = 5000; backoff_ms = 200;" \
@@ -90,6 +94,21 @@ t_is "$(wc -l <"$T/hook.log")" 0 "a hung node never triggers the hook"
 t_is "$(status vro-2 restart.state)" idle "its restart state stays idle"
 simctl vro-2 heartbeat resume >/dev/null
 t_wait 10 "vro-2 standby again" state_is vro-2 standby
+
+# ------------------------------------------- never root by accident
+if [ "$(id -u)" = 0 ]; then
+	sed 's/allow_root = true;//' "$T/vigil.conf" >"$T/root.conf"
+	rc=0
+	out=$("$top_builddir/vigil" -t -c "$T/root.conf" 2>&1) || rc=$?
+	t_ok "as root, a hook without allow_root: vigil -t refuses it" test "$rc" != 0
+	t_like "$out" "root\.conf:[0-9]+: hooks\.restart: the hook would run as root; set vigil\.user" \
+		"and says why, with the file and line"
+	sed 's/vigil = { name = "t";/vigil = { name = "t"; user = "nobody";/' "$T/root.conf" >"$T/nobody.conf"
+	t_ok "with vigil.user = nobody the same hook is accepted" \
+		"$top_builddir/vigil" -t -c "$T/nobody.conf"
+else
+	t_skip "as root, a hook without allow_root is refused" "not running as root"
+fi
 
 # ------------------------------------------- shut down: the hook, once
 simctl vro-2 shutdown >/dev/null

@@ -41,6 +41,8 @@
 #   vigil_start CONF [ARGS...]  ./vigil -c CONF ARGS..., log $T/vigil.log; sets VIGIL_PID
 #   vigil_stop                  SIGTERM, wait up to 10 s (then SIGKILL); sets VIGIL_STATUS
 # pg_start and sim_start return 1 (with the log's end on stderr) when they fail.
+# Under a sanitizer build, or with VIGIL_VALGRIND=1 (vigil under memcheck),
+# t_done fails the test for every report (see "sanitizers" below).
 #
 # Everything is bounded in time. Background processes must be started from the
 # test's main shell (not inside $(...)), so the harness can wait for them.
@@ -161,6 +163,8 @@ t_skip_all() {
 }
 
 t_done() {
+	_t_stop_all
+	_t_reports
 	printf '1..%d\n' "$T_N"
 	_T_DONE=1
 	exit 0
@@ -365,18 +369,14 @@ bg() {
 	fi
 }
 
-_t_cleanup() {
-	local rc=$? i pid grp
-	[ "$_T_CLEANED" = 1 ] && return
-	_T_CLEANED=1
-	set +e
-	# the TAP reader may be gone already (make check interrupted): a write to
-	# stdout must not end the cleanup
-	trap '' PIPE
-	trap - INT TERM HUP
+# _t_stop_all: the on_exit commands (last registered first), then every
+# background process, each once.
+_t_stop_all() {
+	local i pid grp
 	for ((i = ${#_T_ONEXIT[@]} - 1; i >= 0; i--)); do
 		eval "${_T_ONEXIT[i]}" >&2
 	done
+	_T_ONEXIT=()
 	for ((i = ${#_T_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${_T_PIDS[i]}
 		grp=${_T_PIDGRP[$pid]:-0}
@@ -384,6 +384,18 @@ _t_cleanup() {
 		# whatever is left in a process group the harness created
 		[ "$grp" = 1 ] && kill -s KILL -- "-$pid" 2>/dev/null
 	done
+}
+
+_t_cleanup() {
+	local rc=$?
+	[ "$_T_CLEANED" = 1 ] && return
+	_T_CLEANED=1
+	set +e
+	# the TAP reader may be gone already (make check interrupted): a write to
+	# stdout must not end the cleanup
+	trap '' PIPE
+	trap - INT TERM HUP
+	_t_stop_all
 	if [ "${KEEP_TMP:-0}" = 1 ]; then
 		echo "lib.sh: kept $T" >&2
 	else
@@ -396,6 +408,39 @@ _t_cleanup() {
 }
 
 trap _t_cleanup EXIT
+
+# ---------------------------------------------------------------- sanitizers
+
+# In a build with AddressSanitizer and UndefinedBehaviorSanitizer
+# (./configure --enable-sanitizers), every report of a program the test runs
+# (vigil, vigilctl, the simulator) goes to $T/sanitizer.PID; with
+# VIGIL_VALGRIND=1, vigil_start runs vigil under valgrind's memcheck, its
+# reports in $T/valgrind.PID. t_done stops every process first (so leaks
+# found at exit are reported too), then fails the test for each report.
+_T_SANITIZED=0
+if ldd "$top_builddir/vigil" 2>/dev/null | grep -q libasan; then
+	_T_SANITIZED=1
+	export ASAN_OPTIONS="log_path=$T/sanitizer:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+	export UBSAN_OPTIONS="log_path=$T/sanitizer:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+fi
+_T_VALGRIND=()
+if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
+	# definite and indirect leaks are errors; "still reachable" (what
+	# libraries keep until exit) is not
+	_T_VALGRIND=(valgrind -q --tool=memcheck --error-exitcode=99
+		--leak-check=full --show-leak-kinds=definite,indirect
+		--errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes
+		"--log-file=$T/valgrind.%p")
+fi
+
+_t_reports() {
+	local f
+	for f in "$T"/sanitizer.* "$T"/valgrind.*; do
+		[ -s "$f" ] || continue
+		_t_result 1 "no sanitizer or valgrind report ($(basename "$f"))"
+		t_diag "$(head -n 60 "$f")"
+	done
+}
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -660,7 +705,7 @@ print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
 vigil_start() {
 	local conf=$1
 	shift
-	bg vigil "$top_builddir/vigil" -c "$conf" "$@"
+	bg vigil "${_T_VALGRIND[@]}" "$top_builddir/vigil" -c "$conf" "$@"
 	VIGIL_PID=$BG_PID
 }
 

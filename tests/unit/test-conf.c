@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,6 +538,58 @@ test_addr(void)
 	addr_free(&x);
 }
 
+/*
+ * hooks.restart runs as vigil.user, or as whoever starts vigil: never as
+ * root unless allow_root says so (or dry_run runs nothing).
+ */
+static void
+test_hook_root(void)
+{
+	static const struct {
+		const char *vigil, *hook, *what;
+		int as_root; /* 1: refused when the hook would run as root */
+	} cases[] = {
+		{ "", "", "no vigil.user", 1 },
+		{ "", "allow_root = true;", "no vigil.user, allow_root", 0 },
+		{ "", "dry_run = true;", "no vigil.user, dry_run", 0 },
+		{ "user = \"root\";", "", "vigil.user = root", 2 },
+		{ "user = \"nobody\";", "", "vigil.user = nobody", 0 },
+	};
+	bool root = geteuid() == 0;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[PATH_MAX + 1024], path[PATH_MAX + 32];
+		struct errlist el = { 0 };
+		struct conf *c;
+		bool refused;
+
+		snprintf(text, sizeof(text),
+			 "vigil = { %s };\n"
+			 "listen = ( { address = \"127.0.0.1:8080\"; } );\n"
+			 "cluster = { nodes = ( { name = \"n1\"; "
+			 "address = \"127.0.0.1:8281\"; } ); };\n"
+			 "hooks = { restart = {\n"
+			 "  command = [\"%s/hook-ok\"]; %s }; };\n",
+			 cases[i].vigil, tmp, cases[i].hook);
+		write_file("hook-root.conf", text, 0644);
+		snprintf(path, sizeof(path), "%s/hook-root.conf", tmp);
+		c = conf_load(path, &el);
+		refused = cases[i].as_root == 2 || (cases[i].as_root && root);
+		if (!ok((c == NULL) == refused, "hook as %s: %s (%s)",
+			root ? "root" : "a user",
+			refused ? "refused" : "allowed", cases[i].what))
+			dump_errors(&el);
+		if (refused)
+			ok(has_error(&el, path, 4,
+				     "hooks.restart: the hook would run as "
+				     "root; set vigil.user to an unprivileged "
+				     "user, or allow_root = true"),
+			   "  and says why, at hooks.restart's line");
+		conf_free(c);
+		errlist_clear(&el);
+	}
+}
+
 int
 main(void)
 {
@@ -557,6 +610,7 @@ main(void)
 	test_reload();
 	test_conninfo_names();
 	test_addr();
+	test_hook_root();
 
 	char cmd[PATH_MAX + 16];
 
