@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # tls.sh: TLS on both sides of the VIP: a TLS listener that curl verifies
+# (server cipher order, forward secrecy only, no compression, no client
+# renegotiation),
 # with its CA, TLS 1.2 as the floor, ALPN http/1.1, a broken handshake that
 # leaves vigil serving, and nodes reached over TLS with their certificate
 # checked (a wrong CA fails the node, not the client's request silently).
@@ -43,6 +45,30 @@ t_is "$(curl -s -w '%{num_connects}' -o /dev/null --cacert "$T/vip.pem" "https:/
 t_ok "a client that trusts another CA is refused" ! curl -s --cacert "$T/other.pem" "https://127.0.0.1:$VIP/"
 t_ok "TLS 1.1 is refused" ! curl -s -k --tls-max 1.1 "https://127.0.0.1:$VIP/"
 t_ok "TLS 1.2 is accepted" curl -s -o /dev/null --cacert "$T/vip.pem" --tls-max 1.2 "https://127.0.0.1:$VIP/"
+# The server's cipher order wins, whatever order the client offers.
+cipher() { # OPENSSL-CIPHER-LIST: the TLS 1.2 cipher vigil picks
+	openssl s_client -connect "127.0.0.1:$VIP" -tls1_2 -cipher "$1" \
+		-CAfile "$T/vip.pem" </dev/null 2>/dev/null | sed -n 's/.*Cipher is \(.*\)/\1/p' | head -1
+}
+t_is "$(cipher ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256)" \
+	ECDHE-ECDSA-AES128-GCM-SHA256 "server cipher preference: the client's first choice (CHACHA20) loses"
+t_is "$(cipher ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256)" \
+	ECDHE-ECDSA-AES128-GCM-SHA256 "server cipher preference: the client's first choice (AES256) loses"
+t_like "$(cipher AES128-GCM-SHA256)" '^(\(NONE\))?$' "no cipher without forward secrecy (plain RSA key exchange)"
+t_like "$(openssl s_client -connect "127.0.0.1:$VIP" -tls1_2 -CAfile "$T/vip.pem" </dev/null 2>/dev/null)" \
+	"Compression: NONE" "no TLS compression"
+# A client that asks to renegotiate gets a no_renegotiation alert and then
+# nothing more on that connection; the server stays up.
+{
+	printf 'R\n'
+	sleep 1
+	printf 'GET /after-reneg HTTP/1.1\r\nHost: x\r\n\r\n'
+	sleep 1
+} | timeout 10 openssl s_client -connect "127.0.0.1:$VIP" -tls1_2 -CAfile "$T/vip.pem" >"$T/reneg.out" 2>&1
+t_ok "a client-started renegotiation is refused" grep -q "no renegotiation" "$T/reneg.out"
+t_ok "and that connection answers nothing more" ! grep -q "n1 GET /after-reneg" "$T/reneg.out"
+t_is "$(curl -s --cacert "$T/vip.pem" "https://127.0.0.1:$VIP/still")" "n1 GET /still" "vigil still serves TLS clients"
+
 head -c 200000 /dev/urandom >"$T/body"
 t_like "$(curl -s --cacert "$T/vip.pem" --data-binary @"$T/body" "https://127.0.0.1:$VIP/up")" "body-bytes=200000" "an upload over TLS on both sides"
 t_is "$(curl -s --cacert "$T/vip.pem" "https://127.0.0.1:$VIP/big?bytes=3000000" | wc -c)" 3000000 "a 3 MB answer over TLS on both sides"
