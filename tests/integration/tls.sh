@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # tls.sh: TLS on both sides of the VIP: a TLS listener that curl verifies
-# (server cipher order, forward secrecy only, no compression, no client
-# renegotiation),
-# with its CA, TLS 1.2 as the floor, ALPN http/1.1, a broken handshake that
+# with its CA, TLS 1.2 as the floor, the server's cipher order, forward
+# secrecy only, no compression, no client renegotiation, ALPN http/1.1, a broken handshake that
 # leaves vigil serving, and nodes reached over TLS with their certificate
 # checked (a wrong CA fails the node, not the client's request silently).
 . "$top_srcdir/tests/integration/lib.sh"
