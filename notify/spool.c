@@ -816,7 +816,7 @@ spool_cursor_close(struct spool *s, const char *key)
 void
 spool_prune_cursors(struct spool *s)
 {
-	int fd = dup(s->dirfd);
+	int fd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = fd == -1 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	size_t plen = sizeof(CURSOR_PREFIX) - 1;
