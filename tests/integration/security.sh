@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# secrets.sh: no secret vigil holds — the admin token, the cookie key, the
+# security.sh: no secret vigil holds — the admin token, the cookie key, the
 # database password, the SMTP password, a webhook's Authorization header and
 # the credentials in its URL — ever shows in vigil's log (at debug level),
 # its event log, `vigil -t`, the status page, /api/status, /api/events or
 # /metrics, while every one of them is in use: failovers, failing channels,
 # the database going away, reloads, refused POSTs. And an exec channel's
 # program gets no descriptor of vigil's (a test lists its /proc/self/fd).
+# Nothing a client sends picks where its request goes (no open proxy), and a
+# forged stickiness cookie is replaced.
 . "$top_srcdir/tests/integration/lib.sh"
 
 command -v curl >/dev/null || t_skip_all "curl is not installed"
@@ -89,8 +91,23 @@ t_is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer
 t_is "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer ${SECRETS[0]}" \
 	"http://127.0.0.1:$ADMIN/api/nodes/a/disable")" 200 "the right token: 200"
 t_wait 10 "the e-mail channel has failed, and said so" grep -q "email channel" "$T/vigil.log"
-t_ok "a client gets the cookie signed with the key" \
-	bash -c "curl -s -D - -o /dev/null http://127.0.0.1:$(sed -n 's/.*listen = ( { address = "127.0.0.1:\([0-9]*\)".*/\1/p' "$T/vigil.conf")/ | grep -q 'Set-Cookie: VIGILNODE=b\.'"
+VIP=$(sed -n 's/.*listen = ( { address = "127.0.0.1:\([0-9]*\)".*/\1/p' "$T/vigil.conf")
+cookie=$(curl -s -D - -o /dev/null "http://127.0.0.1:$VIP/" | sed -n 's/^Set-Cookie: VIGILNODE=\([^;]*\);.*/\1/p')
+t_like "$cookie" '^b\.[A-Za-z0-9_-]{22}$' "a client gets b's cookie, signed with the key"
+t_is "$(curl -s -D - -o /dev/null -H "Cookie: VIGILNODE=$cookie" "http://127.0.0.1:$VIP/" | grep -c Set-Cookie)" 0 \
+	"the signed cookie is kept"
+forged="b.${cookie:2:20}$(if [ "${cookie: -2}" = AA ]; then echo AB; else echo AA; fi)"
+t_like "$(curl -s -D - -o /dev/null -H "Cookie: VIGILNODE=$forged" "http://127.0.0.1:$VIP/")" \
+	"Set-Cookie: VIGILNODE=$cookie;" "a cookie whose MAC is altered is replaced"
+
+# No open proxy: Host, an absolute-form target or CONNECT never choose the
+# destination (here: vigil's own admin port).
+t_is "$(curl -s -H "Host: 127.0.0.1:$ADMIN" "http://127.0.0.1:$VIP/api/status")" "b GET /api/status" \
+	"Host naming another server: the request still goes to the active node"
+t_is "$(curl -s -o /dev/null -w '%{http_code}' --request-target "http://127.0.0.1:$ADMIN/api/status" \
+	"http://127.0.0.1:$VIP/")" 400 "an absolute-form target for another host: 400"
+t_is "$(curl -s -o /dev/null -w '%{http_code}' -X CONNECT --request-target "127.0.0.1:$ADMIN" \
+	"http://127.0.0.1:$VIP/")" 405 "CONNECT: 405"
 
 # Everything an operator or a client can see.
 for u in / /api/status /api/events /metrics; do
