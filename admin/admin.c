@@ -1,9 +1,9 @@
 /*
  * admin.c: the admin listener (SPEC.md "Admin interface"): the status page,
  * the JSON API, the metrics. A deliberately small HTTP/1.1 server: one
- * request per connection, the request head read whole (at most 8 KiB,
- * within 5 s), the answer written, the connection closed. Changes need the
- * bearer token.
+ * request per connection, its head read whole (at most 8 KiB, within 5 s)
+ * and parsed by the proxy's strict parser (proxy/http.c), the answer
+ * written, the connection closed. Changes need the bearer token.
  */
 #include "config.h"
 
@@ -28,6 +28,7 @@
 #include "health/monitor.h"
 #include "notify/notify.h"
 #include "notify/spool.h"
+#include "proxy/http.h"
 
 #define HEAD_MAX       8192
 #define CONN_TIMEOUT_S 5.0
@@ -52,6 +53,7 @@ struct admin_conn {
 	struct admin *a;
 	int fd;
 	size_t len;
+	size_t scanned; /* how far the end of the head was searched */
 	struct buf out;
 	size_t sent;
 	bool answered;
@@ -109,37 +111,13 @@ answer_error(struct admin_conn *c, int code, const char *reason,
 	buf_free(&b);
 }
 
-/* The value of header name (case-insensitive) in the head, or NULL; the
- * value ends at the line's CR, which is replaced by a NUL. */
-static char *
-header(char *head, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (char *p = strstr(head, "\r\n"); p != NULL;
-	     p = strstr(p + 2, "\r\n")) {
-		char *line = p + 2, *end;
-
-		if (strncasecmp(line, name, n) != 0 || line[n] != ':')
-			continue;
-		line += n + 1;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		end = strstr(line, "\r\n");
-		if (end != NULL)
-			*end = '\0';
-		return line;
-	}
-	return NULL;
-}
-
 /* The bearer token checked in constant time: both sides are hashed, so
  * neither the token's bytes nor its length leak through timing. */
 static int
-authorize(struct admin_conn *c, char *head)
+authorize(struct admin_conn *c, const struct http_msg *m)
 {
+	const struct http_header *auth = http_header_find(m, "Authorization");
 	unsigned char got[32];
-	const char *auth;
 
 	if (!c->a->have_token) {
 		answer_error(c, 403, "Forbidden",
@@ -147,14 +125,15 @@ authorize(struct admin_conn *c, char *head)
 			     "through the API are refused");
 		return -1;
 	}
-	auth = header(head, "Authorization");
-	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+	if (auth == NULL || auth->value.len < 7 ||
+	    strncasecmp(auth->value.p, "Bearer ", 7) != 0) {
 		answer_error(c, 401, "Unauthorized",
 			     "missing bearer token (Authorization: Bearer "
 			     "TOKEN)");
 		return -1;
 	}
-	SHA256((const unsigned char *)auth + 7, strlen(auth + 7), got);
+	SHA256((const unsigned char *)auth->value.p + 7, auth->value.len - 7,
+	       got);
 	if (CRYPTO_memcmp(got, c->a->token, sizeof(got)) != 0) {
 		answer_error(c, 401, "Unauthorized", "wrong token");
 		return -1;
@@ -309,28 +288,29 @@ api_reload(struct admin_conn *c)
 	errlist_clear(&el);
 }
 
-/* The request head is complete in c->head: decide the answer. */
+/* The request head m (in c->head) is complete: decide the answer. */
 static void
-route(struct admin_conn *c)
+route(struct admin_conn *c, const struct http_msg *m)
 {
-	char method[16], target[1024], version[16];
+	char target[1024];
 	const char *query = "";
 	bool get, head, post;
 	char *q;
 
-	if (sscanf(c->head, "%15s %1023s %15s", method, target, version) != 3 ||
-	    strncmp(version, "HTTP/1.", 7) != 0) {
-		answer_error(c, 400, "Bad Request", "not an HTTP/1.x request");
+	if (m->path.len >= sizeof(target)) {
+		answer_error(c, 414, "URI Too Long", "the target is too long");
 		return;
 	}
+	memcpy(target, m->path.p, m->path.len);
+	target[m->path.len] = '\0';
 	q = strchr(target, '?');
 	if (q != NULL) {
 		*q = '\0';
 		query = q + 1;
 	}
-	head = strcmp(method, "HEAD") == 0;
-	get = head || strcmp(method, "GET") == 0;
-	post = strcmp(method, "POST") == 0;
+	head = m->method == HTTP_M_HEAD;
+	get = head || m->method == HTTP_M_GET;
+	post = m->method == HTTP_M_POST;
 	if (strcmp(target, "/") == 0 || strcmp(target, "/api/status") == 0 ||
 	    strcmp(target, "/api/events") == 0 ||
 	    strcmp(target, "/metrics") == 0) {
@@ -345,7 +325,7 @@ route(struct admin_conn *c)
 			answer_error(c, 405, "Method Not Allowed", "use POST");
 			return;
 		}
-		if (authorize(c, c->head) == -1)
+		if (authorize(c, m) == -1)
 			return;
 	} else {
 		answer_error(c, 404, "Not Found", "no such page");
@@ -374,6 +354,28 @@ route(struct admin_conn *c)
 
 static void on_drain(struct ev_loop *loop, ev_io *w, int revents);
 
+/* Parses what came of the head so far: routes it once complete, refuses
+ * it (400, 431, 501, 505) when the proxy would. */
+static void
+read_head(struct admin_conn *c)
+{
+	struct http_msg m;
+	struct http_error err;
+	ssize_t r = http_parse_request(c->head, c->len, sizeof(c->head) - 1,
+				       &c->scanned, &m, &err);
+
+	if (r > 0) {
+		route(c, &m);
+	} else if (r == -1) {
+		log_debug("admin: refused a request: %s", err.reason);
+		answer_error(c, err.status, http_status_reason(err.status),
+			     err.reason);
+	} else if (c->len == sizeof(c->head) - 1) {
+		answer_error(c, 431, "Request Header Fields Too Large",
+			     "the request head is over 8 KiB");
+	}
+}
+
 static void
 on_conn(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -390,11 +392,7 @@ on_conn(struct ev_loop *loop, ev_io *w, int revents)
 			c->len += (size_t)n;
 			c->head[c->len] = '\0';
 		}
-		if (strstr(c->head, "\r\n\r\n") != NULL)
-			route(c);
-		else if (c->len == sizeof(c->head) - 1)
-			answer_error(c, 431, "Request Header Fields Too Large",
-				     "the request head is over 8 KiB");
+		read_head(c);
 		if (!c->answered)
 			return;
 		ev_io_stop(loop, &c->io);

@@ -103,6 +103,9 @@ ssize_t http_parse_response(const char *buf, size_t len, size_t max_head,
 const struct http_header *http_header_find(const struct http_msg *m,
 					   const char *name);
 
+/* The reason phrase vigil sends with a status it answers itself. */
+const char *http_status_reason(int code);
+
 /* True when the method may be retried on another node (RFC 9110 9.2.2). */
 bool http_method_idempotent(enum http_method m);
 

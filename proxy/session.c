@@ -290,32 +290,6 @@ session_close(struct session *s)
 	free(s);
 }
 
-static const char *
-reason_of(int code)
-{
-	switch (code) {
-	case 400:
-		return "Bad Request";
-	case 405:
-		return "Method Not Allowed";
-	case 408:
-		return "Request Timeout";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 501:
-		return "Not Implemented";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	case 505:
-		return "HTTP Version Not Supported";
-	}
-	return "Error";
-}
-
 /*
  * Answers the client with code and closes: nothing more of this
  * connection is read as requests (after a bad request, where the next
@@ -342,12 +316,12 @@ answer_error(struct session *s, int code, const char *why)
 	}
 	release_node(s);
 	flow_reset(&s->resp, false);
-	body = snprintf(msg, sizeof(msg), "%d %s: %s\n", code, reason_of(code),
+	body = snprintf(msg, sizeof(msg), "%d %s: %s\n", code, http_status_reason(code),
 			why);
 	hl = snprintf(head, sizeof(head),
 		      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
 		      "Content-Length: %d\r\n%sConnection: close\r\n\r\n",
-		      code, reason_of(code), body,
+		      code, http_status_reason(code), body,
 		      code == 503 ? "Retry-After: 5\r\n" : "");
 
 	s->status = code;

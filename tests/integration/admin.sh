@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# admin.sh: SPEC.md "Admin interface": every route, the bearer token (401
+# admin.sh: SPEC.md "Admin interface": every route, malformed requests
+# refused by the proxy's parser, the bearer token (401
 # without or with a wrong one, 403 without token_file, and nothing changes),
 # a drain that really stops new clients while sticky ones stay, disable and
 # enable, reload through the API (good and broken files), the event log,
@@ -180,6 +181,35 @@ t_like "$out" '^\{"reloaded":false,"errors":\[".*vigil.conf:[0-9]+: ' "a broken 
 t_like "$out" ' 422$' "and 422"
 t_is "$(code "$A/api/status")" 200 "vigil still answers on the previous configuration"
 cp "$T/vigil.conf.good" "$T/vigil.conf"
+
+# ---------------------------------------------------------------- hostile input
+# The admin listener reads requests with the proxy's strict parser: a
+# malformed or ambiguous head is refused before any route or token check.
+raw() { # BYTES: the status line vigil answers, then whether it closed
+	$PY - "$APORT" "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b"\r\n")[0].decode())
+PY
+}
+tok=$(cat "$T/token")
+t_like "$(raw 'GET /api/status HTTP/1.1\r\n\r\n')" '^HTTP/1.1 400' "HTTP/1.1 without Host: 400"
+t_like "$(raw 'GET /api/status HTTP/1.1\nHost: x\n\n')" '^HTTP/1.1 400' "bare LF line ends: 400"
+t_like "$(raw 'GET /api/status HTTP/2.0\r\nHost: x\r\n\r\n')" '^HTTP/1.1 505' "HTTP/2.0: 505"
+t_like "$(raw "POST /api/nodes/a/drain HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer\r\n $tok\r\n\r\n")" \
+	'^HTTP/1.1 400' "a token folded onto a second line (obs-fold): 400, not accepted"
+t_like "$(raw "POST /api/nodes/a/drain HTTP/1.1\r\nHost: x\r\nAuthorization : Bearer $tok\r\n\r\n")" \
+	'^HTTP/1.1 400' "a space before the colon: 400"
+t_like "$(raw "POST /api/nodes/a/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\nAuthorization: Bearer $tok\r\n\r\n")" \
+	'^HTTP/1.1 400' "Content-Length with Transfer-Encoding: 400"
+t_wait 5 "and a is still running: none of them drained it" state_is a running
 
 # ---------------------------------------------------------------- no token_file
 vigil_stop
