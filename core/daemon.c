@@ -315,6 +315,11 @@ drop_privileges(const struct conf *c, const struct passwd *pw)
 {
 	if (pw == NULL)
 		return 0;
+	/* Started as vigil.user already (a unit without root): nothing to
+	 * drop, and initgroups() would need privileges. */
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
+	    getgid() == pw->pw_gid && getegid() == pw->pw_gid && getuid() != 0)
+		return 0;
 	if (setgroups(0, NULL) == -1 && getuid() == 0) {
 		fprintf(stderr, "vigil: setgroups: %s\n", strerror(errno));
 		return -1;

@@ -83,6 +83,17 @@ CONF
 		t_is "$VIGIL_STATUS" 0 "$round start: SIGTERM stops it with exit 0"
 		[ "$T_LAST" = 0 ] || t_diag "$(tail -n 20 "$T/vigil.log")"
 	done
+	# The never-root variant: started as vigil.user already, vigil has
+	# nothing to drop and starts all the same (on a port above 1024).
+	sed -i "s/127.0.0.1:${low:-[0-9]*}/127.0.0.1:$(free_port)/" "$T/svc/vigil.conf"
+	bg vigil setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups -- \
+		"$VIGIL" -c "$T/svc/vigil.conf"
+	VIGIL_PID=$BG_PID
+	t_wait 10 "started as vigil.user already: it starts" grep -q 'started' "$T/vigil.log"
+	t_is "$(stat -c %U "/proc/$VIGIL_PID" 2>/dev/null)" nobody "and runs as vigil.user"
+	vigil_stop
+	t_is "$VIGIL_STATUS" 0 "and SIGTERM stops it with exit 0"
+	[ "$T_LAST" = 0 ] || t_diag "$(tail -n 20 "$T/vigil.log")"
 fi
 
 # --- sd_notify -----------------------------------------------------------------
