@@ -6,8 +6,8 @@
  * errors that each name the file; never a crash, a leak or undefined
  * behaviour.
  *
- * The input is written to a file of its own (the loader reads a path)
- * in a private temporary folder. Two things of the world are kept out:
+ * The input is written to a memfd, which the loader reads by its path in
+ * /proc/self/fd. Two things of the world are kept out:
  * "@include" (libconfig would read whatever file it names, /dev/zero
  * included) and name resolution (a node or database given by name would
  * be looked up in the DNS): getaddrinfo() is replaced below by one that
@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/conf.h"
@@ -44,8 +45,10 @@ const char *__lsan_default_suppressions(void);
 			abort();                                               \
 	} while (0)
 
-static char dir[] = "/tmp/vigil-fuzz-conf.XXXXXX";
-static char path[sizeof(dir) + 16];
+/* The input's file: a memfd, named by its /proc path, so that nothing
+ * is left behind however the fuzzer ends (a crash skips atexit). */
+static int fd = -1;
+static char path[64];
 
 /* libc's getaddrinfo(), with AI_NUMERICHOST: no query leaves the host. */
 int
@@ -77,21 +80,14 @@ __lsan_default_suppressions(void)
 	return "leak:libconfig_yylex\nleak:strbuf_append\n";
 }
 
-static void
-cleanup(void)
-{
-	unlink(path);
-	rmdir(dir);
-}
-
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	CHECK(mkdtemp(dir) != NULL);
-	snprintf(path, sizeof(path), "%s/vigil.conf", dir);
-	atexit(cleanup);
+	fd = memfd_create("vigil.conf", MFD_CLOEXEC);
+	CHECK(fd != -1);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	/* The loader warns through the log; the fuzzer's output is enough. */
 	log_setup(LOG_LEVEL_ERROR, LOG_TARGET_STDERR);
 	return 0;
@@ -112,14 +108,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct errlist el = { 0 };
 	struct conf *c;
-	FILE *f;
 
 	if (memmem(data, size, "@include", 8) != NULL)
 		return 0;
-	f = fopen(path, "w");
-	CHECK(f != NULL);
-	CHECK(fwrite(data, 1, size, f) == size);
-	CHECK(fclose(f) == 0);
+	CHECK(ftruncate(fd, 0) == 0);
+	for (size_t off = 0; off < size;) {
+		ssize_t n = pwrite(fd, data + off, size - off, (off_t)off);
+
+		CHECK(n > 0);
+		off += (size_t)n;
+	}
 
 	c = conf_load(path, &el);
 	CHECK((c != NULL) == (el.n == 0 && !el.oom));
