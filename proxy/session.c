@@ -35,6 +35,7 @@ static void connect_node(struct session *s);
 static void connect_node_fresh(struct session *s);
 static void connect_failed(struct session *s, enum passive_outcome why);
 static void reconnect_fresh(struct session *s);
+static int flow_scan(struct flow *f, struct http_error *err);
 
 static const struct route_settings *
 settings(struct session *s)
@@ -582,6 +583,7 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 		.tls = s->tls_listener,
 		.forwarded_headers = rs->proxy.forwarded_headers,
 	};
+	struct http_error err = { 400, "bad chunked body" };
 	int i;
 
 	s->method = m->method;
@@ -631,6 +633,15 @@ start_request(struct session *s, struct http_msg *m, size_t head_len)
 	s->req.body_done =
 	    m->framing == HTTP_BODY_NONE ||
 	    (m->framing == HTTP_BODY_LENGTH && m->content_length == 0);
+	/* The body octets that came with the head are checked before the
+	 * node is even connected to: a bad chunk among them is refused with
+	 * nothing forwarded (SPEC: "nothing of it reaches a node"), where
+	 * the head would otherwise leave as soon as the connection is up.
+	 * A bad chunk that comes later can only cut the node's connection. */
+	if (flow_scan(&s->req, &err) == -1) {
+		answer_error(s, 400, err.reason);
+		return;
+	}
 	connect_node(s);
 }
 
