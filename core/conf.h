@@ -24,14 +24,6 @@ struct conf *conf_load(const char *path, struct errlist *el);
  */
 struct conf *conf_reload(const char *path, struct errlist *el);
 
-/*
- * The same for a reload: the files of settings a reload does not apply
- * (TLS listeners' certificates and keys, the access log, the spool) are
- * not checked, since vigil may no longer be able to read them after it
- * dropped its privileges.
- */
-struct conf *conf_reload(const char *path, struct errlist *el);
-
 void conf_free(struct conf *c);
 
 /* interval_ms × failover_heartbeats: how old a beat may be and be fresh. */
