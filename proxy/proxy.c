@@ -33,10 +33,12 @@ struct proxy {
 };
 
 /*
- * After each loop iteration: when the table changed, close the tunnels
- * and idle keep-alive clients of nodes that left it, so their clients
- * reconnect to an active node instead of hanging on a dead one; then
- * announce that no table is held.
+ * After each loop iteration: when the table changed, close the tunnels of
+ * nodes that left it, so their clients reconnect to an active node instead
+ * of hanging on a dead one; then announce that no table is held. An idle
+ * keep-alive client is left alone: its next request is routed afresh, and
+ * closing it would race with that request, which the client may be
+ * sending at this very moment (RFC 9112 section 9.6) and would see fail.
  */
 static void
 on_check(struct ev_loop *loop, ev_check *c, int revents)
@@ -53,8 +55,7 @@ on_check(struct ev_loop *loop, ev_check *c, int revents)
 			next = s->next;
 			if (s->node[0] == '\0' || route_has_node(t, s->node))
 				continue;
-			if (s->state == SS_TUNNEL ||
-			    (s->state == SS_HEAD && iobuf_len(&s->req.in) == 0))
+			if (s->state == SS_TUNNEL)
 				session_close(s);
 		}
 	}
