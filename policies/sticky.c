@@ -403,3 +403,11 @@ retry_allowed(bool idempotent, bool body_sent, bool response_started, int tries)
 {
 	return idempotent && !body_sent && !response_started && tries < 2;
 }
+
+bool
+retry_after_timeout(bool idempotent, bool body_sent, bool response_started,
+		    int tries, bool node_routed)
+{
+	return !node_routed &&
+	       retry_allowed(idempotent, body_sent, response_started, tries);
+}

@@ -77,4 +77,14 @@ int sticky_pick(const struct sticky_candidate *c, size_t n, bool by_source,
 bool retry_allowed(bool idempotent, bool body_sent, bool response_started,
 		   int tries);
 
+/*
+ * Whether a request whose node said nothing within server_timeout_ms may
+ * be sent to another: as retry_allowed, and only when the node has left
+ * routing meanwhile (node_routed false: it failed, froze, hung or was
+ * ejected). A node still routed is slow, not gone: the client gets 504,
+ * so that a slow request is never run twice.
+ */
+bool retry_after_timeout(bool idempotent, bool body_sent,
+			 bool response_started, int tries, bool node_routed);
+
 #endif

@@ -1164,6 +1164,24 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 	settle(s);
 }
 
+/*
+ * The node said nothing within server_timeout_ms. Once it has left
+ * routing (dead, frozen, hung, ejected), an idempotent request goes once
+ * to another node, as when its connection fails; a node still routed is
+ * slow, not gone. Returns true when the request went elsewhere.
+ */
+static bool
+timeout_retry(struct session *s)
+{
+	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+
+	if (!retry_after_timeout(http_method_idempotent(s->method),
+				 s->body_sent, iobuf_len(&s->resp.in) > 0,
+				 s->tries, route_has_node(t, s->node)))
+		return false;
+	return retry_elsewhere(s, PASSIVE_TIMEOUT);
+}
+
 static void
 on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -1185,6 +1203,8 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case SS_EXCHANGE:
 		if (!s->resp.head_done && iobuf_len(&s->resp.head) == 0) {
+			if (timeout_retry(s))
+				break;
 			passive(s, PASSIVE_TIMEOUT);
 			answer_error(s, 504, "the node did not answer in time");
 			break;

@@ -444,6 +444,28 @@ test_retry(void)
 	}
 }
 
+/* A timeout is retried only off a node that left routing. */
+static void
+test_retry_after_timeout(void)
+{
+	for (int m = 0; m < 16; m++) {
+		bool idem = m & 1, body = m & 2, resp = m & 4, routed = m & 8;
+
+		for (int tries = 1; tries <= 2; tries++) {
+			bool want =
+			    idem && !body && !resp && tries == 1 && !routed;
+
+			is_int(retry_after_timeout(idem, body, resp, tries,
+						   routed),
+			       want,
+			       "timeout: idempotent=%d body_sent=%d "
+			       "response_started=%d tries=%d routed=%d: %s",
+			       idem, body, resp, tries, routed,
+			       want ? "retry" : "504");
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -452,6 +474,7 @@ main(void)
 	test_rendezvous();
 	test_least_connections();
 	test_retry();
+	test_retry_after_timeout();
 	sticky_key_wipe(&key32);
 	unlink(key32_path);
 	return tap_done();
