@@ -455,8 +455,8 @@ retry_elsewhere(struct session *s, enum passive_outcome why)
 	release_node(s);
 	/* What matters is whether the client saw anything: an answer that
 	 * broke off inside its head reached nobody. */
-	if (!retry_allowed(http_method_idempotent(s->method), s->body_sent,
-			   s->resp.head_done, s->tries)) {
+	if (!retry_allowed(http_method_idempotent(s->method), s->req.sent > 0,
+			   s->body_sent, s->resp.head_done, s->tries)) {
 		node_stats_unref(was);
 		return false;
 	}

@@ -429,19 +429,28 @@ test_least_connections(void)
 static void
 test_retry(void)
 {
-	for (int m = 0; m < 8; m++) {
-		bool idem = m & 1, body = m & 2, resp = m & 4;
+	for (int m = 0; m < 16; m++) {
+		bool idem = m & 1, body = m & 2, resp = m & 4, sent = m & 8;
 
+		/* Nothing sent, no body sent: the other case cannot be. */
+		if (!sent && body)
+			continue;
 		for (int tries = 1; tries <= 3; tries++) {
-			bool want = idem && !body && !resp && tries == 1;
+			bool want = !resp && tries == 1 &&
+				    (!sent || (idem && !body));
 
-			is_int(retry_allowed(idem, body, resp, tries), want,
-			       "idempotent=%d body_sent=%d "
+			is_int(retry_allowed(idem, sent, body, resp, tries),
+			       want,
+			       "idempotent=%d sent=%d body_sent=%d "
 			       "response_started=%d tries=%d: %s",
-			       idem, body, resp, tries,
+			       idem, sent, body, resp, tries,
 			       want ? "retry" : "no retry");
 		}
 	}
+	ok(retry_allowed(false, false, false, false, 1),
+	   "a POST whose connection was refused goes to another node");
+	ok(!retry_allowed(false, true, false, false, 1),
+	   "a POST that reached its node never goes twice");
 }
 
 /* A timeout is retried only off a node that left routing. */
