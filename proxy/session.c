@@ -199,6 +199,7 @@ release_node_keep(struct session *s, bool keep)
 	if (s->sfd != -1) {
 		ev_io_stop(s->w->loop, &s->sio);
 		close(s->sfd);
+		fdb_put(s->w->fdb);
 		s->sfd = -1;
 	}
 	if (s->stats != NULL) {
@@ -279,6 +280,7 @@ session_close(struct session *s)
 	free(s->cookie);
 	free(s->request);
 	close(s->cfd);
+	fdb_put(w->fdb);
 	flow_reset(&s->req, false);
 	flow_reset(&s->resp, false);
 	if (s->prev != NULL)
@@ -577,6 +579,10 @@ connect_node_fresh(struct session *s)
 		answer_error(s, 502, "the node's address is not an IP address");
 		return;
 	}
+	/* Every client has room for its node connection, but idle pooled
+	 * ones may have taken it. */
+	if (!fdb_room(s->w->fdb, 1))
+		pool_drop_oldest(s->w);
 	fd = socket(s->sa.sa.sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -584,6 +590,7 @@ connect_node_fresh(struct session *s)
 		answer_error(s, 502, "out of sockets");
 		return;
 	}
+	fdb_take(s->w->fdb);
 	s->sfd = fd;
 	if (connect(fd, &s->sa.sa, s->salen) == 0) {
 		tcp_connected(s);
@@ -1227,8 +1234,10 @@ session_start(struct worker *w, int fd, SSL_CTX *tls)
 	socklen_t len = sizeof(s->client);
 	int one = 1;
 
+	fdb_take(w->fdb);
 	if (s == NULL) {
 		close(fd);
+		fdb_put(w->fdb);
 		return;
 	}
 	s->w = w;
@@ -1240,6 +1249,7 @@ session_start(struct worker *w, int fd, SSL_CTX *tls)
 		if (s->cssl == NULL || SSL_set_fd(s->cssl, fd) != 1) {
 			SSL_free(s->cssl);
 			close(fd);
+			fdb_put(w->fdb);
 			free(s);
 			return;
 		}
