@@ -401,8 +401,8 @@ sticky_pick(const struct sticky_candidate *c, size_t n, bool by_source,
  * with HAProxy's retries on connection failures.
  */
 bool
-retry_allowed(bool idempotent, bool sent, bool body_sent,
-	      bool response_started, int tries)
+retry_allowed(bool idempotent, bool sent, bool body_sent, bool response_started,
+	      int tries)
 {
 	if (tries >= 2 || response_started)
 		return false;

@@ -87,7 +87,7 @@ bool retry_allowed(bool idempotent, bool sent, bool body_sent,
  * ejected). A node still routed is slow, not gone: the client gets 504,
  * so that a slow request is never run twice.
  */
-bool retry_after_timeout(bool idempotent, bool body_sent,
-			 bool response_started, int tries, bool node_routed);
+bool retry_after_timeout(bool idempotent, bool body_sent, bool response_started,
+			 int tries, bool node_routed);
 
 #endif

@@ -52,8 +52,7 @@ as_count(rlim_t r)
 }
 
 int
-fdb_init(struct fd_budget *b, const struct conf *c, char *err,
-	 size_t errlen)
+fdb_init(struct fd_budget *b, const struct conf *c, char *err, size_t errlen)
 {
 	struct rlimit rl;
 	unsigned reserve;

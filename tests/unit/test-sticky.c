@@ -436,8 +436,8 @@ test_retry(void)
 		if (!sent && body)
 			continue;
 		for (int tries = 1; tries <= 3; tries++) {
-			bool want = !resp && tries == 1 &&
-				    (!sent || (idem && !body));
+			bool want =
+			    !resp && tries == 1 && (!sent || (idem && !body));
 
 			is_int(retry_allowed(idem, sent, body, resp, tries),
 			       want,
