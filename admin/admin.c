@@ -457,8 +457,11 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE) {
 				/* Readable until a descriptor frees up:
-				 * pause instead of spinning. */
+				 * pause instead of spinning. Set each time:
+				 * a one-shot timer that fired keeps no
+				 * interval, and would fire at once. */
 				ev_io_stop(loop, &a->accept);
+				ev_timer_set(&a->pause, 0.1, 0.);
 				ev_timer_start(loop, &a->pause);
 			}
 			return;

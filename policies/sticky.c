@@ -396,10 +396,25 @@ sticky_pick(const struct sticky_candidate *c, size_t n, bool by_source,
 /*
  * One retry only: a second node refusing as well points at the client or
  * the network rather than the node, and more tries would multiply load
- * during an outage.
+ * during an outage. A request the node got nothing of cannot have been
+ * applied, so its method does not matter (RFC 9110 section 9.2.2), as
+ * with HAProxy's retries on connection failures.
  */
 bool
-retry_allowed(bool idempotent, bool body_sent, bool response_started, int tries)
+retry_allowed(bool idempotent, bool sent, bool body_sent, bool response_started,
+	      int tries)
 {
-	return idempotent && !body_sent && !response_started && tries < 2;
+	if (tries >= 2 || response_started)
+		return false;
+	if (!sent)
+		return true;
+	return idempotent && !body_sent;
+}
+
+bool
+retry_after_timeout(bool idempotent, bool body_sent, bool response_started,
+		    int tries, bool node_routed)
+{
+	return !node_routed && retry_allowed(idempotent, true, body_sent,
+					     response_started, tries);
 }

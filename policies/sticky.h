@@ -68,13 +68,26 @@ int sticky_pick(const struct sticky_candidate *c, size_t n, bool by_source,
 		const void *client, size_t client_len);
 
 /*
- * Whether a request that failed to reach a node may be sent to another
- * (SPEC.md): only idempotent methods (GET, HEAD, OPTIONS, PUT, DELETE,
- * TRACE), only while no byte of its body has been sent, only before any
- * byte of a response came back, and only once (tries counts the tries
- * made so far, the first included).
+ * Whether a request that failed on a node may be sent to another
+ * (SPEC.md), once only (tries counts the tries made so far, the first
+ * included): whatever its method when the node got no byte of it (sent
+ * false: the connection was refused, timed out or failed its TLS
+ * handshake); otherwise only an idempotent one (GET, HEAD, OPTIONS, PUT,
+ * DELETE, TRACE), only while no byte of its body has been sent and before
+ * any byte of a response came back.
  */
-bool retry_allowed(bool idempotent, bool body_sent, bool response_started,
-		   int tries);
+bool retry_allowed(bool idempotent, bool sent, bool body_sent,
+		   bool response_started, int tries);
+
+/*
+ * Whether a request whose node said nothing within server_timeout_ms may
+ * be sent to another: as retry_allowed for a request that was sent, and
+ * only when the node has left
+ * routing meanwhile (node_routed false: it failed, froze, hung or was
+ * ejected). A node still routed is slow, not gone: the client gets 504,
+ * so that a slow request is never run twice.
+ */
+bool retry_after_timeout(bool idempotent, bool body_sent, bool response_started,
+			 int tries, bool node_routed);
 
 #endif

@@ -49,6 +49,7 @@ drop(struct pooled *p)
 	unlink_conn(p);
 	SSL_free(p->ssl);
 	close(p->fd);
+	fdb_put(p->w->fdb);
 	free(p);
 }
 
@@ -71,23 +72,32 @@ same_addr(const struct pooled *p, const struct sockaddr *sa, socklen_t salen)
 	return p->salen == salen && memcmp(&p->sa, sa, salen) == 0;
 }
 
+bool
+pool_drop_oldest(struct worker *w)
+{
+	struct pooled *last = w->pool;
+
+	if (last == NULL)
+		return false;
+	while (last->next != NULL)
+		last = last->next;
+	drop(last);
+	return true;
+}
+
 void
 pool_put(struct worker *w, const char *node, const struct sockaddr *sa,
 	 socklen_t salen, int fd, SSL *ssl)
 {
 	struct pooled *p;
 
-	if (w->pool_size >= POOL_MAX) {
-		struct pooled *last = w->pool;
-
-		while (last->next != NULL)
-			last = last->next;
-		drop(last);
-	}
+	if (w->pool_size >= POOL_MAX)
+		pool_drop_oldest(w);
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
 		SSL_free(ssl);
 		close(fd);
+		fdb_put(w->fdb);
 		return;
 	}
 	p->w = w;

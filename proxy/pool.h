@@ -23,6 +23,9 @@ void pool_put(struct worker *w, const char *node, const struct sockaddr *sa,
 bool pool_get(struct worker *w, const char *node, const struct sockaddr *sa,
 	      socklen_t salen, int *fd, SSL **ssl);
 
+/* Drops the worker's oldest idle connection; false when it has none. */
+bool pool_drop_oldest(struct worker *w);
+
 /* Drops the connections to nodes that are not in t (all when t is NULL). */
 void pool_prune(struct worker *w, const struct route_table *t);
 

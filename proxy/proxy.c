@@ -15,15 +15,20 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/fdbudget.h"
 #include "proxy/listener.h"
 #include "proxy/iobuf.h"
 #include "proxy/pool.h"
 #include "proxy/proxy.h"
 #include "proxy/session.h"
 
+/* How long accepting stops when the descriptors run out. */
+#define ACCEPT_PAUSE_S 0.1
+
 struct proxy {
 	struct route_holder *routes;
 	struct listeners *ls;
+	struct fd_budget fdb;
 	size_t n;
 	struct worker_slot {
 		struct worker w;
@@ -33,10 +38,12 @@ struct proxy {
 };
 
 /*
- * After each loop iteration: when the table changed, close the tunnels
- * and idle keep-alive clients of nodes that left it, so their clients
- * reconnect to an active node instead of hanging on a dead one; then
- * announce that no table is held.
+ * After each loop iteration: when the table changed, close the tunnels of
+ * nodes that left it, so their clients reconnect to an active node instead
+ * of hanging on a dead one; then announce that no table is held. An idle
+ * keep-alive client is left alone: its next request is routed afresh, and
+ * closing it would race with that request, which the client may be
+ * sending at this very moment (RFC 9112 section 9.6) and would see fail.
  */
 static void
 on_check(struct ev_loop *loop, ev_check *c, int revents)
@@ -53,8 +60,7 @@ on_check(struct ev_loop *loop, ev_check *c, int revents)
 			next = s->next;
 			if (s->node[0] == '\0' || route_has_node(t, s->node))
 				continue;
-			if (s->state == SS_TUNNEL ||
-			    (s->state == SS_HEAD && iobuf_len(&s->req.in) == 0))
+			if (s->state == SS_TUNNEL)
 				session_close(s);
 		}
 	}
@@ -76,18 +82,20 @@ on_accept_pause(struct ev_loop *loop, ev_timer *t, int revents)
 }
 
 static void
-pause_accepting(struct worker *w)
+pause_accepting(struct worker *w, const char *why)
 {
 	if (ev_is_active(&w->accept_pause))
 		return;
-	log_warn("proxy: out of file descriptors (%s); not accepting for "
-		 "100 ms",
-		 strerror(errno));
+	fdb_held(w->fdb, why, (long long)(ev_now(w->loop) * 1000.0));
 	for (size_t i = 0; i < w->n_accept; i++)
 		ev_io_stop(w->loop, &w->accept[i]);
+	/* Set each time: a one-shot timer that fired keeps no interval. */
+	ev_timer_set(&w->accept_pause, ACCEPT_PAUSE_S, 0.);
 	ev_timer_start(w->loop, &w->accept_pause);
 }
 
+/* Accepts while the descriptor budget has room for the client and its
+ * node connection. */
 static void
 on_accept(struct ev_loop *loop, ev_io *io, int revents)
 {
@@ -95,12 +103,19 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	SSL_CTX *tls = listeners_tls(w->px_ls, (size_t)(io - w->accept));
 
 	for (int i = 0; i < 64 && !w->stopping; i++) {
-		int fd =
-		    accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd;
 
+		if (!fdb_room(w->fdb, 2)) {
+			pause_accepting(w, "at the connection limit");
+			return;
+		}
+		fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
 			if (errno == EMFILE || errno == ENFILE)
-				pause_accepting(w);
+				pause_accepting(w, errno == EMFILE
+						       ? "out of descriptors"
+						       : "the system is out "
+							 "of descriptors");
 			return;
 		}
 		session_start(w, fd, tls);
@@ -143,6 +158,7 @@ worker_init(struct proxy *px, struct worker *w)
 {
 	w->px_ls = px->ls;
 	w->routes = px->routes;
+	w->fdb = &px->fdb;
 	w->loop = ev_loop_new(EVFLAG_AUTO);
 	if (w->loop == NULL)
 		return -1;
@@ -157,7 +173,7 @@ worker_init(struct proxy *px, struct worker *w)
 		w->accept[i].data = w;
 		ev_io_start(w->loop, &w->accept[i]);
 	}
-	ev_timer_init(&w->accept_pause, on_accept_pause, 0.1, 0.);
+	ev_timer_init(&w->accept_pause, on_accept_pause, ACCEPT_PAUSE_S, 0.);
 	w->accept_pause.data = w;
 	ev_async_init(&w->wake, on_wake);
 	ev_async_start(w->loop, &w->wake);
@@ -216,6 +232,15 @@ proxy_start(const struct conf *conf, struct listeners *ls,
 			proxy_stop(px);
 			return NULL;
 		}
+	}
+	/* Once every loop holds its descriptors, before any accepts. */
+	if (fdb_init(&px->fdb, conf, err, errlen) == -1) {
+		proxy_stop(px);
+		return NULL;
+	}
+	for (size_t i = 0; i < px->n; i++) {
+		struct worker_slot *ws = &px->workers[i];
+
 		if (pthread_create(&ws->thread, NULL, worker_main, &ws->w) !=
 		    0) {
 			snprintf(err, errlen, "proxy: cannot start worker %zu",

@@ -200,6 +200,7 @@ release_node_keep(struct session *s, bool keep)
 	if (s->sfd != -1) {
 		ev_io_stop(s->w->loop, &s->sio);
 		close(s->sfd);
+		fdb_put(s->w->fdb);
 		s->sfd = -1;
 	}
 	if (s->stats != NULL) {
@@ -280,6 +281,7 @@ session_close(struct session *s)
 	free(s->cookie);
 	free(s->request);
 	close(s->cfd);
+	fdb_put(w->fdb);
 	flow_reset(&s->req, false);
 	flow_reset(&s->resp, false);
 	if (s->prev != NULL)
@@ -430,8 +432,8 @@ retry_elsewhere(struct session *s, enum passive_outcome why)
 	release_node(s);
 	/* What matters is whether the client saw anything: an answer that
 	 * broke off inside its head reached nobody. */
-	if (!retry_allowed(http_method_idempotent(s->method), s->body_sent,
-			   s->resp.head_done, s->tries)) {
+	if (!retry_allowed(http_method_idempotent(s->method), s->req.sent > 0,
+			   s->body_sent, s->resp.head_done, s->tries)) {
 		node_stats_unref(was);
 		return false;
 	}
@@ -552,6 +554,10 @@ connect_node_fresh(struct session *s)
 		answer_error(s, 502, "the node's address is not an IP address");
 		return;
 	}
+	/* Every client has room for its node connection, but idle pooled
+	 * ones may have taken it. */
+	if (!fdb_room(s->w->fdb, 1))
+		pool_drop_oldest(s->w);
 	fd = socket(s->sa.sa.sa_family,
 		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -559,6 +565,7 @@ connect_node_fresh(struct session *s)
 		answer_error(s, 502, "out of sockets");
 		return;
 	}
+	fdb_take(s->w->fdb);
 	s->sfd = fd;
 	if (connect(fd, &s->sa.sa, s->salen) == 0) {
 		tcp_connected(s);
@@ -1149,6 +1156,24 @@ on_server(struct ev_loop *loop, ev_io *w, int revents)
 	settle(s);
 }
 
+/*
+ * The node said nothing within server_timeout_ms. Once it has left
+ * routing (dead, frozen, hung, ejected), an idempotent request goes once
+ * to another node, as when its connection fails; a node still routed is
+ * slow, not gone. Returns true when the request went elsewhere.
+ */
+static bool
+timeout_retry(struct session *s)
+{
+	const struct route_table *t = route_read(s->w->routes, s->w->reader);
+
+	if (!retry_after_timeout(http_method_idempotent(s->method),
+				 s->body_sent, iobuf_len(&s->resp.in) > 0,
+				 s->tries, route_has_node(t, s->node)))
+		return false;
+	return retry_elsewhere(s, PASSIVE_TIMEOUT);
+}
+
 static void
 on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -1170,6 +1195,8 @@ on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 		break;
 	case SS_EXCHANGE:
 		if (!s->resp.head_done && iobuf_len(&s->resp.head) == 0) {
+			if (timeout_retry(s))
+				break;
 			passive(s, PASSIVE_TIMEOUT);
 			answer_error(s, 504, "the node did not answer in time");
 			break;
@@ -1192,8 +1219,10 @@ session_start(struct worker *w, int fd, SSL_CTX *tls)
 	socklen_t len = sizeof(s->client);
 	int one = 1;
 
+	fdb_take(w->fdb);
 	if (s == NULL) {
 		close(fd);
+		fdb_put(w->fdb);
 		return;
 	}
 	s->w = w;
@@ -1205,6 +1234,7 @@ session_start(struct worker *w, int fd, SSL_CTX *tls)
 		if (s->cssl == NULL || SSL_set_fd(s->cssl, fd) != 1) {
 			SSL_free(s->cssl);
 			close(fd);
+			fdb_put(w->fdb);
 			free(s);
 			return;
 		}

@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include "core/route.h"
+#include "proxy/fdbudget.h"
 #include "proxy/http.h"
 #include "proxy/iobuf.h"
 #include "proxy/tls.h"
@@ -40,6 +41,7 @@ struct worker {
 	ev_async stop;
 	ev_async wake;	       /* a new routing table was published */
 	ev_timer accept_pause; /* out of descriptors: accept again later */
+	struct fd_budget *fdb; /* the proxy's descriptors, all workers' */
 	ev_check quiesce;
 	unsigned long seen_generation;
 	struct session *sessions; /* doubly linked, for closing them */

@@ -234,3 +234,15 @@ figure() {
 	shift
 	t_diag "figure: $c: $*"
 }
+
+# fault_vigil_nofile N [ARGS...]: fault_vigil with at most N descriptors
+# (ulimit -n N, soft and hard, set by a shell that then becomes vigil)
+fault_vigil_nofile() {
+	local n=$1
+	shift
+	bg vigil bash -c 'ulimit -n "$1" && shift && exec "$@"' _ "$n" \
+		"$top_builddir/vigil" -c "$T/vigil.conf" "$@"
+	VIGIL_PID=$BG_PID
+	wait_for 10 curl -sf -o /dev/null "http://127.0.0.1:$ADMIN/api/status" ||
+		t_bail "vigil did not start; $(tail -n 5 "$T/vigil.log")"
+}

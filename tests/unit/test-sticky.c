@@ -429,17 +429,48 @@ test_least_connections(void)
 static void
 test_retry(void)
 {
-	for (int m = 0; m < 8; m++) {
-		bool idem = m & 1, body = m & 2, resp = m & 4;
+	for (int m = 0; m < 16; m++) {
+		bool idem = m & 1, body = m & 2, resp = m & 4, sent = m & 8;
 
+		/* Nothing sent, no body sent: the other case cannot be. */
+		if (!sent && body)
+			continue;
 		for (int tries = 1; tries <= 3; tries++) {
-			bool want = idem && !body && !resp && tries == 1;
+			bool want =
+			    !resp && tries == 1 && (!sent || (idem && !body));
 
-			is_int(retry_allowed(idem, body, resp, tries), want,
-			       "idempotent=%d body_sent=%d "
+			is_int(retry_allowed(idem, sent, body, resp, tries),
+			       want,
+			       "idempotent=%d sent=%d body_sent=%d "
 			       "response_started=%d tries=%d: %s",
-			       idem, body, resp, tries,
+			       idem, sent, body, resp, tries,
 			       want ? "retry" : "no retry");
+		}
+	}
+	ok(retry_allowed(false, false, false, false, 1),
+	   "a POST whose connection was refused goes to another node");
+	ok(!retry_allowed(false, true, false, false, 1),
+	   "a POST that reached its node never goes twice");
+}
+
+/* A timeout is retried only off a node that left routing. */
+static void
+test_retry_after_timeout(void)
+{
+	for (int m = 0; m < 16; m++) {
+		bool idem = m & 1, body = m & 2, resp = m & 4, routed = m & 8;
+
+		for (int tries = 1; tries <= 2; tries++) {
+			bool want =
+			    idem && !body && !resp && tries == 1 && !routed;
+
+			is_int(retry_after_timeout(idem, body, resp, tries,
+						   routed),
+			       want,
+			       "timeout: idempotent=%d body_sent=%d "
+			       "response_started=%d tries=%d routed=%d: %s",
+			       idem, body, resp, tries, routed,
+			       want ? "retry" : "504");
 		}
 	}
 }
@@ -452,6 +483,7 @@ main(void)
 	test_rendezvous();
 	test_least_connections();
 	test_retry();
+	test_retry_after_timeout();
 	sticky_key_wipe(&key32);
 	unlink(key32_path);
 	return tap_done();
