@@ -176,28 +176,41 @@ routable(struct monitor *m, size_t i)
 	       !passive_ejected(&m->nodes[i].passive, mono_now() * 1000.0);
 }
 
-/* The routing table: the active set less the nodes passively ejected. */
+/* The routing table: the active set less the nodes passively ejected,
+ * unless that would leave none (policies/passive.c). */
 static void
 publish(struct monitor *m)
 {
-	size_t n = 0, k = 0;
+	size_t n, k = 0;
+	bool *active = calloc(m->n * 3 + 1, sizeof(*active));
+	bool *ejected = active + m->n, *routed = ejected + m->n;
+	double now = mono_now() * 1000.0;
 	struct route_table *t;
 
-	for (size_t i = 0; i < m->n; i++)
-		n += routable(m, i);
-	t = route_table_new(n, ++m->tables, &m->settings);
-	if (t == NULL) {
+	if (active == NULL) {
 		log_error("routing table: out of memory; keeping the last one");
 		return;
 	}
 	for (size_t i = 0; i < m->n; i++) {
-		if (!routable(m, i))
+		active[i] = m->cnodes[i].active;
+		ejected[i] = passive_ejected(&m->nodes[i].passive, now);
+	}
+	n = passive_routed(active, ejected, m->n, routed);
+	t = route_table_new(n, ++m->tables, &m->settings);
+	if (t == NULL) {
+		log_error("routing table: out of memory; keeping the last one");
+		free(active);
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		if (!routed[i])
 			continue;
 		if (route_node_set(&t->nodes[k++], m->nodes[i].conf,
 				   m->cnodes[i].state == NODE_DRAINING,
 				   m->nodes[i].stats) == -1)
 			log_error("routing table: out of memory");
 	}
+	free(active);
 	route_publish(m->routes, t);
 	m->published = m->cluster.generation;
 	log_info("routing table %lu (active set generation %lu): %zu node%s",
@@ -252,6 +265,14 @@ on_passive_poll(struct ev_loop *loop, ev_timer *w, int revents)
 		unsigned f = atomic_load(&st->failures);
 		size_t others = 0;
 
+		/* Out of the active set, the probes have the say: what the
+		 * proxy saw before must not eject the node when it is back. */
+		if (!m->cnodes[i].active) {
+			passive_clear(&m->nodes[i].passive);
+			if (f != 0)
+				atomic_store(&st->failures, 0);
+			continue;
+		}
 		if (f < (unsigned)m->conf->passive_consecutive_failures)
 			continue;
 		for (size_t j = 0; j < m->n; j++)
