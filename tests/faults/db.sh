@@ -7,7 +7,9 @@
 # four failover timeouts, (c) answering the heartbeat query slower than
 # vigil waits for it. Each: no node leaves running/standby, the active set
 # and the clients are untouched, heartbeat_source_down and _up reach the
-# receiver once each, and the nodes beat again afterwards.
+# receiver once each, and the nodes beat again afterwards. Then (d), the
+# rule itself: nodes that stay silent after the database came back are
+# hung one failover timeout after its return, not before.
 . "$top_srcdir/tests/faults/lib.sh"
 
 fault_pg
@@ -18,6 +20,7 @@ fresh() { [ "$(status a heartbeat)" = fresh ] && [ "$(status b heartbeat)" = fre
 beat_of() { psql_q "SELECT beat FROM vigil_heartbeat WHERE node = '$1'"; }
 transitions() { grep -cE 'node [ab]: [a-z_]+ -> [a-z_]+' "$T/vigil.log" || true; }
 received_ge() { [ "$(received "$1")" -ge "$2" ]; }
+spooled_ge() { [ "$(spooled "$1")" -ge "$2" ]; }
 beat_newer() { [ "$(psql_q "SELECT count(*) FROM vigil_heartbeat WHERE node = '$1' AND beat > '$2'")" = 1 ]; }
 delivered() { events_check; [ "$EV_LOST" = 0 ]; }
 
@@ -57,17 +60,20 @@ outage() {
 	n0=$(load_progress db)
 	t0=$EPOCHREALTIME
 	$inject || t_bail "$c: could not inject the fault"
-	t_wait 10 "$c: vigil sees the source down" src_is down
+	# (a restart may be over before a look at /api/status: the event)
+	t_wait 10 "$c: vigil sees the source down" spooled_ge heartbeat_source_down $((d0 + 1))
 	t_wait 5 "$c: heartbeat_source_down received" \
 		received_ge heartbeat_source_down $((d0 + 1))
 	if [ "$hold" != 0 ]; then
 		sleep "$hold" # the outage itself: several failover timeouts
+		t_is "$(status - heartbeat_source)" down "$c: /api/status says the source is down"
 		t_is "$(status a state)/$(status b state)" running/standby \
 			"$c: the nodes keep their states during the outage"
 		t_is "$(status a heartbeat)" unknown "$c: a's heartbeat is unknown, not stale"
 	fi
 	$restore || t_bail "$c: could not restore"
-	t_wait 15 "$c: vigil sees the source up again" src_is up
+	t_wait 15 "$c: vigil sees the source up again" spooled_ge heartbeat_source_up $((u0 + 1))
+	t_is "$(status - heartbeat_source)" up "$c: /api/status says it is up"
 	t1=$EPOCHREALTIME
 	figure "db-$c" "blind_ms=$(awk "BEGIN{printf \"%d\", ($t1 - $t0) * 1000}")" \
 		"served_meanwhile=$(($(load_progress db) - n0))"
@@ -110,6 +116,42 @@ t_is "$EV_DUPS" 0 "no event received twice"
 figure db "requests=$((LOAD_OK + LOAD_POST_OK + LOAD_ERR + LOAD_POST_ERR))" \
 	"failed=$((LOAD_ERR + LOAD_POST_ERR))" "max_gap_ms=$LOAD_GAP_MS" \
 	"events_spooled=$EV_SPOOLED" "events_lost=$EV_LOST" "events_dup=$EV_DUPS"
+
+# ------------------------------------------- (d) back before the nodes
+# In (a)-(c) the nodes beat again before vigil read again (its reconnect
+# back-off is the longer), so the rule for the moments after the
+# database's return was not put to the test. Here the nodes stay silent
+# after it: vigil must wait a failover timeout from its return before it
+# calls them hung, and must then call them hung. No load: a hung active
+# node leaves routing, so clients would get 503s, rightly.
+# log_ms ERE: the time (ms, wall clock) of the last vigil log line matching ERE
+log_ms() {
+	grep -E -- "$1" "$T/vigil.log" | tail -n 1 | $PY -c '
+import datetime, sys
+t = sys.stdin.read().split(" ", 1)[0]
+print(int(datetime.datetime.strptime(t, "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+    tzinfo=datetime.timezone.utc).timestamp() * 1000))'
+}
+tr0=$(transitions)
+pg_stop
+t_wait 10 "silent: vigil sees the source down" src_is down
+simctl a heartbeat stop >/dev/null
+simctl b heartbeat stop >/dev/null
+sleep 1.5 # the beats are older than the failover timeout at the return
+pg_start_again || t_bail "PostgreSQL did not come back"
+t_wait 15 "silent: vigil reads the database again" src_is up
+t_wait 5 "silent: a, still not beating, is hung after a failover timeout" state_is a hung
+t_wait 5 "silent: so is b" state_is b hung
+back=$(log_ms 'heartbeat database: readable again')
+hung=$(log_ms 'node a: running -> hung')
+t_ok "silent: not before the database had been back for the failover timeout ($((hung - back)) ms)" \
+	test "$((hung - back))" -ge 990 # (log times are to the ms)
+t_is "$(transitions)" $((tr0 + 2)) "silent: no other state on the way"
+simctl a heartbeat resume >/dev/null
+simctl b heartbeat resume >/dev/null
+t_wait 10 "silent: beating again, a is running and active" active_is '["a"]'
+t_wait 5 "silent: b is standby" state_is b standby
+figure db-back-before-nodes "stale_after_back_ms=$((hung - back))" "failover_timeout_ms=1000"
 vigil_stop
 t_is "$VIGIL_STATUS" 0 "vigil stops cleanly (exit 0)"
 t_done
