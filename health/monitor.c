@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "core/memo.h"
 #include "health/heartbeat.h"
 #include "health/monitor.h"
 #include "health/probe.h"
@@ -81,7 +83,15 @@ struct monitor {
 	struct pacing pacing;
 	ev_timer restart_timer; /* the next back-off end or deadline */
 	double started;		/* wall clock */
+	char *memo_dir;		/* spool_dir at start: where ACTIVE_MEMO is */
+	struct buf places;	/* ACTIVE_MEMO as last written */
+	bool memo_failing;	/* it could not be written; logged once */
 };
+
+/* The nodes that hold places in the active set, one a line, so that a
+ * failover vigil did not see to its end (killed, restarted) is still
+ * told when it starts again. */
+#define ACTIVE_MEMO "active"
 
 /* Seconds of a monotonic clock: beats age by it, and neither an NTP step
  * nor a resumed VM may age them (ev_now() follows the wall clock). */
@@ -176,28 +186,41 @@ routable(struct monitor *m, size_t i)
 	       !passive_ejected(&m->nodes[i].passive, mono_now() * 1000.0);
 }
 
-/* The routing table: the active set less the nodes passively ejected. */
+/* The routing table: the active set less the nodes passively ejected,
+ * unless that would leave none (policies/passive.c). */
 static void
 publish(struct monitor *m)
 {
-	size_t n = 0, k = 0;
+	size_t n, k = 0;
+	bool *active = calloc(m->n * 3 + 1, sizeof(*active));
+	bool *ejected = active + m->n, *routed = ejected + m->n;
+	double now = mono_now() * 1000.0;
 	struct route_table *t;
 
-	for (size_t i = 0; i < m->n; i++)
-		n += routable(m, i);
-	t = route_table_new(n, ++m->tables, &m->settings);
-	if (t == NULL) {
+	if (active == NULL) {
 		log_error("routing table: out of memory; keeping the last one");
 		return;
 	}
 	for (size_t i = 0; i < m->n; i++) {
-		if (!routable(m, i))
+		active[i] = m->cnodes[i].active;
+		ejected[i] = passive_ejected(&m->nodes[i].passive, now);
+	}
+	n = passive_routed(active, ejected, m->n, routed);
+	t = route_table_new(n, ++m->tables, &m->settings);
+	if (t == NULL) {
+		log_error("routing table: out of memory; keeping the last one");
+		free(active);
+		return;
+	}
+	for (size_t i = 0; i < m->n; i++) {
+		if (!routed[i])
 			continue;
 		if (route_node_set(&t->nodes[k++], m->nodes[i].conf,
 				   m->cnodes[i].state == NODE_DRAINING,
 				   m->nodes[i].stats) == -1)
 			log_error("routing table: out of memory");
 	}
+	free(active);
 	route_publish(m->routes, t);
 	m->published = m->cluster.generation;
 	log_info("routing table %lu (active set generation %lu): %zu node%s",
@@ -252,6 +275,14 @@ on_passive_poll(struct ev_loop *loop, ev_timer *w, int revents)
 		unsigned f = atomic_load(&st->failures);
 		size_t others = 0;
 
+		/* Out of the active set, the probes have the say: what the
+		 * proxy saw before must not eject the node when it is back. */
+		if (!m->cnodes[i].active) {
+			passive_clear(&m->nodes[i].passive);
+			if (f != 0)
+				atomic_store(&st->failures, 0);
+			continue;
+		}
 		if (f < (unsigned)m->conf->passive_consecutive_failures)
 			continue;
 		for (size_t j = 0; j < m->n; j++)
@@ -430,12 +461,72 @@ evaluate_node(struct monitor *m, size_t i)
 
 static void restart_pump(struct monitor *m);
 
+/* Writes ACTIVE_MEMO when the places changed. A failure costs only the
+ * failover event of a restart in the middle of a failover: logged once. */
+static void
+save_places(struct monitor *m)
+{
+	struct buf b = { 0 };
+	const char **names = calloc(m->n + 1, sizeof(*names));
+	size_t k;
+
+	if (names == NULL)
+		return;
+	k = cluster_places(&m->cluster, names);
+	for (size_t i = 0; i < k; i++)
+		buf_printf(&b, "%s\n", names[i]);
+	free(names);
+	if (b.oom || (m->places.p != NULL && b.len == m->places.len &&
+		      memcmp(b.p, m->places.p, b.len) == 0)) {
+		buf_free(&b);
+		return;
+	}
+	if (memo_write(m->memo_dir, ACTIVE_MEMO, b.len ? b.p : "", b.len) ==
+	    -1) {
+		if (!m->memo_failing)
+			log_warn("cannot write %s/%s: %s; a restart in the "
+				 "middle of a failover would not tell it",
+				 m->memo_dir, ACTIVE_MEMO, strerror(errno));
+		m->memo_failing = true;
+		buf_free(&b);
+		return;
+	}
+	m->memo_failing = false;
+	buf_free(&m->places);
+	m->places = b;
+}
+
+/* What the last run left in ACTIVE_MEMO: those nodes keep their places
+ * until their first verdicts. */
+static void
+restore_places(struct monitor *m)
+{
+	size_t n;
+	char **names = memo_read(m->memo_dir, ACTIVE_MEMO, &n);
+
+	if (names == NULL) {
+		if (errno != ENOENT)
+			log_warn("cannot read %s/%s: %s", m->memo_dir,
+				 ACTIVE_MEMO, strerror(errno));
+		return;
+	}
+	cluster_restore(&m->cluster, (const char *const *)names, n);
+	for (size_t i = 0; i < m->n; i++)
+		if (m->cnodes[i].held)
+			log_info("node %s: in the active set when vigil "
+				 "stopped; its place waits for its first "
+				 "verdict",
+				 m->cnodes[i].name);
+	free(names);
+}
+
 /* After nodes changed: the cluster's turn, the routing table, and the
  * restart hooks. */
 static void
 evaluate_cluster(struct monitor *m)
 {
 	cluster_update(&m->cluster, emit, m);
+	save_places(m);
 	if (m->cluster.generation != m->published)
 		publish(m);
 	restart_pump(m);
@@ -716,8 +807,12 @@ build_nodes(struct monitor *m, const struct conf *conf,
 	/* Members stay members across a reload (no preemption). */
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; old && j < old->n; j++)
-			if (strcmp(old->cnodes[j].name, m->cnodes[i].name) == 0)
+			if (strcmp(old->cnodes[j].name, m->cnodes[i].name) ==
+			    0) {
 				m->cnodes[i].active = old->cnodes[j].active;
+				m->cnodes[i].held = old->cnodes[j].held &&
+						    conf->active_nodes > 0;
+			}
 	if (old != NULL) {
 		/* A failover in progress (the active node left, its place
 		 * not taken yet) survives the reload. */
@@ -779,7 +874,13 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	ev_init(&m->restart_timer, on_restart_timer);
 	m->restart_timer.data = m;
 	ev_timer_start(loop, &m->passive_poll);
-	if (build_nodes(m, conf, NULL) == -1 || start_sources(m) == -1) {
+	m->memo_dir = strdup(conf->spool_dir);
+	if (m->memo_dir == NULL || build_nodes(m, conf, NULL) == -1) {
+		monitor_stop(m);
+		return NULL;
+	}
+	restore_places(m);
+	if (start_sources(m) == -1) {
 		monitor_stop(m);
 		return NULL;
 	}
@@ -847,6 +948,8 @@ monitor_stop(struct monitor *m)
 	ev_timer_stop(m->loop, &m->restart_timer);
 	free_nodes(m);
 	route_settings_release(&m->settings);
+	buf_free(&m->places);
+	free(m->memo_dir);
 	free(m);
 }
 

@@ -427,7 +427,7 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 	const struct spool_entry *en = spool_get(nf->spool, ch->sending);
 	const char *what = en ? event_kind_names[en->kind] : "event";
 	const char *id = en ? en->id : "?";
-	double delay;
+	double delay, max;
 
 	if (ok) {
 		ch->delivered++;
@@ -443,10 +443,11 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 	ch->failures++;
 	ch->failed++;
 	delay = nf->conf->retry_initial_ms / 1000.0;
-	for (int i = 1; i < ch->failures && delay < nf->conf->retry_max_ms; i++)
+	max = nf->conf->retry_max_ms / 1000.0;
+	for (int i = 1; i < ch->failures && delay < max; i++)
 		delay *= 2;
-	if (delay > nf->conf->retry_max_ms / 1000.0)
-		delay = nf->conf->retry_max_ms / 1000.0;
+	if (delay > max)
+		delay = max;
 	log_warn("%s: %s %s not delivered (%s); try %d again in %.1f s",
 		 ch->label, what, id, detail, ch->failures + 1, delay);
 	ch->sending = 0;

@@ -24,9 +24,42 @@ cluster_init(struct cluster *c, struct cluster_node *nodes, size_t n,
 	c->departed = calloc(n ? n : 1, sizeof(*c->departed));
 	if (c->departed == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		nodes[i].active = false;
+		nodes[i].held = false;
+	}
 	return 0;
+}
+
+void
+cluster_restore(struct cluster *c, const char *const *names, size_t n)
+{
+	if (c->active_nodes <= 0)
+		return;
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < c->n; i++)
+			if (strcmp(c->nodes[i].name, names[k]) == 0)
+				c->nodes[i].held = true;
+}
+
+static bool
+is_departed(const struct cluster *c, size_t idx)
+{
+	for (size_t i = 0; i < c->n_departed; i++)
+		if (c->departed[i] == idx)
+			return true;
+	return false;
+}
+
+size_t
+cluster_places(const struct cluster *c, const char **names)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->n; i++)
+		if (c->nodes[i].active || c->nodes[i].held || is_departed(c, i))
+			names[k++] = c->nodes[i].name;
+	return k;
 }
 
 void
@@ -116,12 +149,22 @@ cluster_update(struct cluster *c, policy_emit_fn emit, void *ctx)
 {
 	size_t limit =
 	    c->active_nodes > 0 ? (size_t)c->active_nodes : (size_t)-1;
-	size_t members = 0, running = 0, unknown = 0;
+	size_t members = 0, running = 0, unknown = 0, held = 0, places;
 	struct cluster_node *n;
 	bool changed = false;
 
 	for (size_t i = 0; i < c->n; i++) {
 		n = &c->nodes[i];
+		/* Its place from before a restart: taken back, or left. */
+		if (n->held && n->state != NODE_UNKNOWN) {
+			n->held = false;
+			if (serving(n)) {
+				n->active = true;
+				changed = true;
+			} else {
+				c->departed[c->n_departed++] = i;
+			}
+		}
 		if (n->active && !serving(n)) {
 			n->active = false;
 			changed = true;
@@ -131,6 +174,7 @@ cluster_update(struct cluster *c, policy_emit_fn emit, void *ctx)
 				c->departed[c->n_departed++] = i;
 		}
 		members += n->active;
+		held += n->held;
 		running += serving(n);
 		unknown += n->state == NODE_UNKNOWN;
 	}
@@ -143,7 +187,9 @@ cluster_update(struct cluster *c, policy_emit_fn emit, void *ctx)
 		changed = true;
 	}
 
-	while (members < limit && (n = best_candidate(c)) != NULL) {
+	/* The places of held nodes wait for their verdicts. */
+	places = limit > held ? limit - held : 0;
+	while (members < places && (n = best_candidate(c)) != NULL) {
 		size_t idx = (size_t)(n - c->nodes);
 
 		n->active = true;

@@ -20,6 +20,7 @@ struct cluster_node {
 	    state; /* what vigil shows, operator overrides included */
 	enum node_state base; /* what the evidence alone says */
 	bool active;	      /* in the active set; written by cluster_update */
+	bool held; /* held a place when vigil last stopped; no verdict yet */
 };
 
 struct policy_event {
@@ -54,6 +55,25 @@ struct cluster {
 int cluster_init(struct cluster *c, struct cluster_node *nodes, size_t n,
 		 int active_nodes);
 void cluster_free(struct cluster *c);
+
+/*
+ * After a restart: the nodes that held places in the active set when
+ * vigil stopped (members, and members that had left and were not yet
+ * replaced), by name; unknown names are ignored. Each keeps its place
+ * until its first verdict: running, it is a member again, without an
+ * event; otherwise its place goes to the next running node as a failover
+ * from it, as if vigil had never stopped. Nothing is held with
+ * active_nodes = 0 (no places, no failovers). Call after cluster_init.
+ */
+void cluster_restore(struct cluster *c, const char *const *names, size_t n);
+
+/*
+ * The names of the nodes that hold places now (members, held nodes, and
+ * members that left and were not replaced), in node order, into names
+ * (room for c->n); returns how many. What cluster_restore takes after a
+ * restart.
+ */
+size_t cluster_places(const struct cluster *c, const char **names);
 
 /*
  * Recomputes the active set from the nodes' states: members stay while

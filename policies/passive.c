@@ -48,3 +48,29 @@ passive_ejected(const struct passive_track *t, double now_ms)
 {
 	return now_ms < t->ejected_until;
 }
+
+void
+passive_clear(struct passive_track *t)
+{
+	t->consecutive = 0;
+	t->ejected_until = 0;
+}
+
+size_t
+passive_routed(const bool *active, const bool *ejected, size_t n,
+	       bool *routed)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		routed[i] = active[i] && !ejected[i];
+		k += routed[i];
+	}
+	if (k > 0)
+		return k;
+	for (size_t i = 0; i < n; i++) {
+		routed[i] = active[i];
+		k += routed[i];
+	}
+	return k;
+}

@@ -9,6 +9,7 @@
 #define VIGIL_POLICIES_PASSIVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "policies/node.h"
 
@@ -49,5 +50,23 @@ bool passive_judge(struct passive_track *t, unsigned consecutive,
 
 /* True while the node is ejected. */
 bool passive_ejected(const struct passive_track *t, double now_ms);
+
+/*
+ * Ends an ejection and forgets the failures counted: for a node the
+ * probes and heartbeats have taken out of the active set. An ejection is
+ * the proxy's quicker verdict, until the probes decide; once they have,
+ * it says nothing about the node that comes back.
+ */
+void passive_clear(struct passive_track *t);
+
+/*
+ * Which of n nodes are routed: the active ones that are not ejected, or,
+ * when every active node is ejected, all the active ones (ejection never
+ * empties the routing table, even when the nodes that were routable
+ * leave the active set after the ejection). routed[i] gets the answer;
+ * returns how many are routed.
+ */
+size_t passive_routed(const bool *active, const bool *ejected, size_t n,
+		      bool *routed);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * test-cluster.c: policies/cluster.c: the active set (no preemption,
  * priorities, ties by name, active_nodes = 0), failover pairing across an
- * all-down gap, split brain and all down raised once, draining, and the
- * node_up / node_down events of each transition.
+ * all-down gap, split brain and all down raised once, draining, the
+ * places remembered across a restart, and the node_up / node_down events
+ * of each transition.
  */
 #include "config.h"
 
@@ -288,6 +289,87 @@ check_change(enum node_state prev, enum node_state next, const char *want)
 	is_str(events(), want, "%s", desc);
 }
 
+/* places NAMES: cluster_places() as "a,b" */
+static const char *
+places(const struct cluster *c)
+{
+	static char buf[256];
+	const char *names[8];
+	size_t k = cluster_places(c, names);
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < k; i++)
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
+			 i ? "," : "", names[i]);
+	return buf;
+}
+
+/* vigil killed in the middle of a failover and started again. */
+static void
+test_restart(void)
+{
+	struct cluster_node nodes[] = {
+		{ .name = "a", .priority = 1 },
+		{ .name = "b", .priority = 2 },
+	};
+	const char *const before[] = { "a", "gone" };
+	struct cluster c;
+
+	/* a was active; b got its verdict first, running (it promoted
+	 * while vigil was away): a's place waits for a's verdict. */
+	cluster_init(&c, nodes, 2, 1);
+	cluster_restore(&c, before, 2);
+	ok(nodes[0].held && !nodes[1].held, "a holds its place; "
+					     "unknown names are ignored");
+	is_str(places(&c), "a", "a's place is remembered");
+	set(&nodes[1], NODE_RUNNING);
+	ok(!cluster_update(&c, record, NULL), "b running: no change yet");
+	is_str(active_names(&c), "", "b does not take a's place yet");
+	is_str(events(), "", "no event");
+	set(&nodes[0], NODE_UNREACHABLE);
+	ok(cluster_update(&c, record, NULL), "a failed: b takes its place");
+	is_str(active_names(&c), "b", "b active");
+	is_str(events(), "failover a>b;", "failover a -> b, as if vigil "
+					  "had never stopped");
+	ok(!nodes[0].held, "a holds no place any more");
+	is_str(places(&c), "b", "b's place");
+	cluster_free(&c);
+
+	/* a running again: back in its place, no event, and b (running
+	 * too) does not take it. */
+	set(&nodes[0], NODE_UNKNOWN);
+	set(&nodes[1], NODE_UNKNOWN);
+	cluster_init(&c, nodes, 2, 1);
+	cluster_restore(&c, before, 1);
+	set(&nodes[1], NODE_RUNNING);
+	cluster_update(&c, record, NULL);
+	set(&nodes[0], NODE_RUNNING);
+	ok(cluster_update(&c, record, NULL), "a running: a member again");
+	is_str(active_names(&c), "a", "a active, no preemption by b");
+	is_str(events(), "split_brain;", "no failover (b runs too: split)");
+	cluster_free(&c);
+
+	/* a had left before the kill, nobody had taken its place: it is
+	 * remembered as a place still to take. */
+	set(&nodes[0], NODE_RUNNING);
+	set(&nodes[1], NODE_STANDBY);
+	cluster_init(&c, nodes, 2, 1);
+	cluster_update(&c, record, NULL);
+	set(&nodes[0], NODE_SHUT_DOWN);
+	cluster_update(&c, record, NULL);
+	is_str(active_names(&c), "", "a left");
+	is_str(places(&c), "a", "its place is still a's");
+	events();
+	cluster_free(&c);
+
+	/* With active_nodes = 0 nothing is held. */
+	set(&nodes[0], NODE_UNKNOWN);
+	cluster_init(&c, nodes, 2, 0);
+	cluster_restore(&c, before, 1);
+	ok(!nodes[0].held, "active_nodes = 0: no place held");
+	cluster_free(&c);
+}
+
 static void
 test_node_events(void)
 {
@@ -322,6 +404,7 @@ main(void)
 	test_the_same_node_returns();
 	test_all_active();
 	test_draining();
+	test_restart();
 	test_node_events();
 	return tap_done();
 }
