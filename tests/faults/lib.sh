@@ -25,6 +25,8 @@
 #   F_ACTIVE       cluster.active_nodes (default 0: every healthy node)
 #   F_HEARTBEAT    1 (default) to watch the heartbeat table, 0 not to
 #   F_HB_QUERY     health.heartbeat.query (default: vigil's)
+#   F_PROBE        the probe's timings (default: every 200 ms, 200 ms
+#                  timeout, rise 2, fall 2)
 #   F_PROXY        extra settings in the proxy group
 #   F_NOTIFY       extra settings in the notify group
 #   F_TOP          extra top-level groups (hooks = {...};)
@@ -91,7 +93,7 @@ proxy = { connect_timeout_ms = 500; server_timeout_ms = 3000; ${F_PROXY:-} };
 cluster = { name = "c"; active_nodes = ${F_ACTIVE:-0}; nodes = (
     $nodes ); };
 health = {
-  probe = { interval_ms = 200; timeout_ms = 200; rise = 2; fall = 2;
+  probe = { ${F_PROBE:-interval_ms = 200; timeout_ms = 200; rise = 2; fall = 2;}
             standby = "\"state\"\\\\s*:\\\\s*\"STANDBY\""; };
   $hb
 };
