@@ -417,8 +417,10 @@ trap _t_cleanup EXIT
 # (./configure --enable-sanitizers), every report of a program the test runs
 # (vigil, vigilctl, the simulator) goes to $T/sanitizer.PID; with
 # VIGIL_VALGRIND=1, vigil_start runs vigil under valgrind's memcheck, its
-# reports in $T/valgrind.PID. t_done stops every process first (so leaks
-# found at exit are reported too), then fails the test for each report.
+# reports in $T/valgrind.PID (tests/valgrind.supp lists the library reports
+# that are not vigil's, each with its reason). t_done stops every process
+# first (so leaks found at exit are reported too), then fails the test for
+# each report.
 _T_SANITIZED=0
 if ldd "$top_builddir/vigil" 2>/dev/null | grep -q libasan; then
 	_T_SANITIZED=1
@@ -432,7 +434,12 @@ if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
 	_T_VALGRIND=(valgrind -q --tool=memcheck --error-exitcode=99
 		--leak-check=full --show-leak-kinds=definite,indirect
 		--errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes
+		"--suppressions=$top_srcdir/tests/valgrind.supp"
 		"--log-file=$T/valgrind.%p")
+	# more options for a closer look, e.g.
+	# VIGIL_VALGRIND_OPTS="--track-origins=yes --num-callers=40"
+	# shellcheck disable=SC2206
+	_T_VALGRIND+=(${VIGIL_VALGRIND_OPTS:-})
 fi
 
 _t_reports() {
