@@ -39,6 +39,8 @@
 #                               SIM_PID[NAME]; log $T/sim-NAME.log, port in $T/sim-NAME.port
 #   sim_port NAME, simctl NAME CMD..., sim_stop NAME (sets SIM_STATUS)
 #   vigil_start CONF [ARGS...]  ./vigil -c CONF ARGS..., log $T/vigil.log; sets VIGIL_PID
+#   "${VIGIL_CMD[@]}" ARGS...   ./vigil in the foreground (vigil -t, start failures),
+#                               under memcheck too with VIGIL_VALGRIND=1
 #   vigil_stop                  SIGTERM, wait up to 10 s (then SIGKILL); sets VIGIL_STATUS
 # pg_start and sim_start return 1 (with the log's end on stderr) when they fail.
 # Under a sanitizer build, or with VIGIL_VALGRIND=1 (vigil under memcheck),
@@ -430,10 +432,12 @@ fi
 _T_VALGRIND=()
 if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
 	# definite and indirect leaks are errors; "still reachable" (what
-	# libraries keep until exit) is not
+	# libraries keep until exit) is not. --vgdb=no: no gdbserver FIFOs in
+	# /tmp, which vigil could not remove once it runs as vigil.user.
 	_T_VALGRIND=(valgrind -q --tool=memcheck --error-exitcode=99
 		--leak-check=full --show-leak-kinds=definite,indirect
 		--errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes
+		--vgdb=no
 		"--suppressions=$top_srcdir/tests/valgrind.supp"
 		"--log-file=$T/valgrind.%p")
 	# more options for a closer look, e.g.
@@ -441,6 +445,7 @@ if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
 	# shellcheck disable=SC2206
 	_T_VALGRIND+=(${VIGIL_VALGRIND_OPTS:-})
 fi
+VIGIL_CMD=("${_T_VALGRIND[@]}" "$top_builddir/vigil")
 
 _t_reports() {
 	local f
@@ -714,7 +719,7 @@ print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
 vigil_start() {
 	local conf=$1
 	shift
-	bg vigil "${_T_VALGRIND[@]}" "$top_builddir/vigil" -c "$conf" "$@"
+	bg vigil "${VIGIL_CMD[@]}" -c "$conf" "$@"
 	VIGIL_PID=$BG_PID
 }
 
