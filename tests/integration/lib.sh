@@ -444,6 +444,7 @@ if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
 	# VIGIL_VALGRIND_OPTS="--track-origins=yes --num-callers=40"
 	# shellcheck disable=SC2206
 	_T_VALGRIND+=(${VIGIL_VALGRIND_OPTS:-})
+	echo "lib.sh: vigil runs under valgrind memcheck, reports in $T/valgrind.PID" >&2
 fi
 VIGIL_CMD=("${_T_VALGRIND[@]}" "$top_builddir/vigil")
 
