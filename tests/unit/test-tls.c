@@ -28,7 +28,8 @@ main(void)
 {
 	struct conf_node nodes[2] = { { .name = (char *)"a" },
 				      { .name = (char *)"b" } };
-	struct conf c = { .nodes = nodes, .n_nodes = 2,
+	struct conf c = { .nodes = nodes,
+			  .n_nodes = 2,
 			  .probe_tls_verify = true };
 	const char *bundle = X509_get_default_cert_file();
 	bool have_bundle = access(bundle, R_OK) == 0;
@@ -55,12 +56,13 @@ main(void)
 	if (have_bundle) {
 		ctx = tls_client_ctx(&c, err, sizeof(err));
 		ok(ctx != NULL && store_size(ctx) > 0,
-		   "a TLS node: the system's trust store (%s) is read",
-		   bundle);
+		   "a TLS node: the system's trust store (%s) is read", bundle);
 		SSL_CTX_free(ctx);
 	} else {
-		ok(1, "a TLS node: the trust store is read # SKIP no "
-		      "system trust store at %s", bundle);
+		ok(1,
+		   "a TLS node: the trust store is read # SKIP no "
+		   "system trust store at %s",
+		   bundle);
 	}
 
 	/* An operator's ca_file is loaded whether or not a node needs it,
