@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,6 +95,16 @@ fail:
 	return NULL;
 }
 
+/* Does any node speak TLS, so that the client context verifies anyone? */
+static bool
+any_tls_node(const struct conf *c)
+{
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (c->nodes[i].tls)
+			return true;
+	return false;
+}
+
 SSL_CTX *
 tls_client_ctx(const struct conf *c, char *err, size_t errlen)
 {
@@ -111,8 +122,16 @@ tls_client_ctx(const struct conf *c, char *err, size_t errlen)
 				  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				  SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_alpn_protos(ctx, h11, sizeof(h11) - 1);
-	if (c->probe_tls_verify) {
+	if (c->probe_tls_verify)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* The system's trust store only when a node will be verified
+	 * against it: parsing the bundle (~150 certificates) blocks the loop
+	 * for tens of milliseconds at every start and reload, seconds under
+	 * valgrind, and heartbeats age unread meanwhile. With no store a
+	 * handshake fails verification: closed, not open. An operator's
+	 * ca_file is always loaded, so that a bad one fails the same way. */
+	if (c->probe_tls_verify &&
+	    (c->probe_ca_file != NULL || any_tls_node(c))) {
 		if ((c->probe_ca_file != NULL
 			 ? SSL_CTX_load_verify_locations(ctx, c->probe_ca_file,
 							 NULL)

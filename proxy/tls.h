@@ -18,7 +18,8 @@
 SSL_CTX *tls_server_ctx(const struct conf_listen *l, char *err, size_t errlen);
 
 /* For connections to nodes: verification as health.probe says
- * (tls_verify, ca_file), TLS 1.2 and later. */
+ * (tls_verify, ca_file), TLS 1.2 and later. The system's trust store is
+ * read only when a node has tls = true (ca_file always). */
 SSL_CTX *tls_client_ctx(const struct conf *c, char *err, size_t errlen);
 
 /* What an operation waits for before it can go on. */

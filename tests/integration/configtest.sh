@@ -4,7 +4,6 @@
 # `vigil -V`, usage errors, and the start failures that exit 2.
 . "$top_srcdir/tests/integration/lib.sh"
 
-VIGIL=$top_builddir/vigil
 
 port=$(free_port)
 cat >"$T/good.conf" <<CONF
@@ -13,7 +12,7 @@ listen = ( { address = "127.0.0.1:$port"; } );
 cluster = { nodes = ( { name = "n1"; address = "127.0.0.1:8281"; } ); };
 CONF
 
-out=$("$VIGIL" -c "$T/good.conf" -t 2>&1); rc=$?
+out=$("${VIGIL_CMD[@]}" -c "$T/good.conf" -t 2>&1); rc=$?
 t_is "$rc" 0 "-t on a good file exits 0"
 t_is "$out" "configuration OK" "-t on a good file prints configuration OK"
 
@@ -26,7 +25,7 @@ cluster = {
 };
 health = { probe = { running = "(oops"; }; };
 CONF
-"$VIGIL" -c "$T/bad.conf" -t >"$T/out" 2>"$T/err"; rc=$?
+"${VIGIL_CMD[@]}" -c "$T/bad.conf" -t >"$T/out" 2>"$T/err"; rc=$?
 t_is "$rc" 1 "-t on a broken file exits 1"
 t_is "$(cat "$T/out")" "" "-t on a broken file prints nothing on stdout"
 err=$(cat "$T/err")
@@ -38,11 +37,11 @@ t_like "$err" "$T/bad.conf:7: health.probe.running: bad pattern" "PCRE2 pattern 
 t_like "$err" "configuration has 5 errors" "every error at once, counted"
 
 printf 'listen = ( { address = "127.0.0.1:1"; } );\ncluster = { x = ; };\n' >"$T/syntax.conf"
-"$VIGIL" -c "$T/syntax.conf" -t >/dev/null 2>"$T/err"; rc=$?
+"${VIGIL_CMD[@]}" -c "$T/syntax.conf" -t >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 1 "syntax error exits 1"
 t_like "$(cat "$T/err")" "^$T/syntax.conf:2: syntax error" "syntax error names file and line"
 
-"$VIGIL" -c "$T/missing.conf" -t >/dev/null 2>"$T/err"; rc=$?
+"${VIGIL_CMD[@]}" -c "$T/missing.conf" -t >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 1 "missing file exits 1"
 t_like "$(cat "$T/err")" "$T/missing.conf: cannot read the file: No such file or directory" "missing file named"
 
@@ -52,23 +51,23 @@ cat >"$T/tls.conf" <<CONF
 listen = ( { address = "127.0.0.1:$port"; tls = { certificate = "$T/cert.pem"; key = "$T/cert.pem"; }; } );
 cluster = { nodes = ( { name = "n1"; address = "127.0.0.1:8281"; } ); };
 CONF
-"$VIGIL" -c "$T/tls.conf" -t >/dev/null 2>"$T/err"; rc=$?
+"${VIGIL_CMD[@]}" -c "$T/tls.conf" -t >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 1 "-t refuses a certificate OpenSSL cannot load"
 t_like "$(cat "$T/err")" "tls.conf:1: listen\[0\].tls: $T/cert.pem: OpenSSL cannot load the certificate" "certificate error named"
-timeout 10 "$VIGIL" -c "$T/tls.conf" >/dev/null 2>"$T/err"; rc=$?
+timeout 30 "${VIGIL_CMD[@]}" -c "$T/tls.conf" >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 1 "starting with a bad certificate exits 1"
 
-out=$("$VIGIL" -V); rc=$?
+out=$("${VIGIL_CMD[@]}" -V); rc=$?
 t_is "$rc" 0 "-V exits 0"
 t_like "$out" "^vigil [0-9]+\.[0-9]+\.[0-9]+" "-V prints the version"
 for lib in libev OpenSSL libpq PCRE2 libconfig libcurl; do
 	t_like "$out" "$lib" "-V names $lib"
 done
 
-"$VIGIL" >/dev/null 2>"$T/err"; rc=$?
+"${VIGIL_CMD[@]}" >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 1 "no arguments: usage, exit 1"
 t_like "$(cat "$T/err")" "usage: vigil -c FILE" "usage text"
-"$VIGIL" -c "$T/good.conf" -x >/dev/null 2>&1; rc=$?
+"${VIGIL_CMD[@]}" -c "$T/good.conf" -x >/dev/null 2>&1; rc=$?
 t_is "$rc" 1 "unknown option exits 1"
 
 # Start failures exit 2 with the reason on one line.
@@ -77,7 +76,7 @@ import socket, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('127.0.0.1', $port)); s.listen(1); time.sleep(60)"
 wait_for 10 port_open "$port"
-timeout 10 "$VIGIL" -c "$T/good.conf" >/dev/null 2>"$T/err"; rc=$?
+timeout 30 "${VIGIL_CMD[@]}" -c "$T/good.conf" >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 2 "an address in use exits 2"
 t_like "$(cat "$T/err")" "127.0.0.1:$port: cannot bind: Address already in use" "the address is named"
 
@@ -87,7 +86,7 @@ vigil = { user = "no-such-user-vigil"; spool_dir = "$T/spool"; };
 listen = ( { address = "127.0.0.1:$port2"; } );
 cluster = { nodes = ( { name = "n1"; address = "127.0.0.1:8281"; } ); };
 CONF
-timeout 10 "$VIGIL" -c "$T/user.conf" >/dev/null 2>"$T/err"; rc=$?
+timeout 30 "${VIGIL_CMD[@]}" -c "$T/user.conf" >/dev/null 2>"$T/err"; rc=$?
 t_is "$rc" 2 "a user that does not exist exits 2"
 t_like "$(cat "$T/err")" "user.conf: vigil.user: no such user \"no-such-user-vigil\"" "the user is named"
 

@@ -37,7 +37,8 @@ EOF
 child() { # MODE -> stdout in $OUT/tap, exit status in $OUT/rc
 	rm -f "$OUT"/*
 	local rc=0
-	LIB=$LIB OUT=$OUT CHILD_MODE=$1 bash "$T/child.sh" >"$OUT/tap" 2>"$OUT/err" || rc=$?
+	# KEEP_TMP=0: "$T is removed" holds even when this test runs with KEEP_TMP=1
+	KEEP_TMP=0 LIB=$LIB OUT=$OUT CHILD_MODE=$1 bash "$T/child.sh" >"$OUT/tap" 2>"$OUT/err" || rc=$?
 	echo "$rc" >"$OUT/rc"
 }
 

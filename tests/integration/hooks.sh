@@ -99,13 +99,13 @@ t_wait 10 "vro-2 standby again" state_is vro-2 standby
 if [ "$(id -u)" = 0 ]; then
 	sed 's/allow_root = true;//' "$T/vigil.conf" >"$T/root.conf"
 	rc=0
-	out=$("$top_builddir/vigil" -t -c "$T/root.conf" 2>&1) || rc=$?
+	out=$("${VIGIL_CMD[@]}" -t -c "$T/root.conf" 2>&1) || rc=$?
 	t_ok "as root, a hook without allow_root: vigil -t refuses it" test "$rc" != 0
 	t_like "$out" "root\.conf:[0-9]+: hooks\.restart: the hook would run as root; set vigil\.user" \
 		"and says why, with the file and line"
 	sed 's/vigil = { name = "t";/vigil = { name = "t"; user = "nobody";/' "$T/root.conf" >"$T/nobody.conf"
 	t_ok "with vigil.user = nobody the same hook is accepted" \
-		"$top_builddir/vigil" -t -c "$T/nobody.conf"
+		"${VIGIL_CMD[@]}" -t -c "$T/nobody.conf"
 else
 	t_skip "as root, a hook without allow_root is refused" "not running as root"
 fi

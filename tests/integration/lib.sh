@@ -39,6 +39,8 @@
 #                               SIM_PID[NAME]; log $T/sim-NAME.log, port in $T/sim-NAME.port
 #   sim_port NAME, simctl NAME CMD..., sim_stop NAME (sets SIM_STATUS)
 #   vigil_start CONF [ARGS...]  ./vigil -c CONF ARGS..., log $T/vigil.log; sets VIGIL_PID
+#   "${VIGIL_CMD[@]}" ARGS...   ./vigil in the foreground (vigil -t, start failures),
+#                               under memcheck too with VIGIL_VALGRIND=1
 #   vigil_stop                  SIGTERM, wait up to 10 s (then SIGKILL); sets VIGIL_STATUS
 # pg_start and sim_start return 1 (with the log's end on stderr) when they fail.
 # Under a sanitizer build, or with VIGIL_VALGRIND=1 (vigil under memcheck),
@@ -382,8 +384,9 @@ _t_stop_all() {
 		pid=${_T_PIDS[i]}
 		grp=${_T_PIDGRP[$pid]:-0}
 		_t_stop_pid "$pid" "${_T_PIDSIG[$pid]:-TERM}" 5 "$grp"
-		# whatever is left in a process group the harness created
-		[ "$grp" = 1 ] && kill -s KILL -- "-$pid" 2>/dev/null
+		# whatever is left in a process group the harness created (usually
+		# nothing, so kill fails: t_done runs this under set -e)
+		if [ "$grp" = 1 ]; then kill -s KILL -- "-$pid" 2>/dev/null || true; fi
 	done
 	return 0
 }
@@ -417,8 +420,10 @@ trap _t_cleanup EXIT
 # (./configure --enable-sanitizers), every report of a program the test runs
 # (vigil, vigilctl, the simulator) goes to $T/sanitizer.PID; with
 # VIGIL_VALGRIND=1, vigil_start runs vigil under valgrind's memcheck, its
-# reports in $T/valgrind.PID. t_done stops every process first (so leaks
-# found at exit are reported too), then fails the test for each report.
+# reports in $T/valgrind.PID (tests/valgrind.supp lists the library reports
+# that are not vigil's, each with its reason). t_done stops every process
+# first (so leaks found at exit are reported too), then fails the test for
+# each report.
 _T_SANITIZED=0
 if ldd "$top_builddir/vigil" 2>/dev/null | grep -q libasan; then
 	_T_SANITIZED=1
@@ -428,12 +433,21 @@ fi
 _T_VALGRIND=()
 if [ "${VIGIL_VALGRIND:-0}" = 1 ]; then
 	# definite and indirect leaks are errors; "still reachable" (what
-	# libraries keep until exit) is not
+	# libraries keep until exit) is not. --vgdb=no: no gdbserver FIFOs in
+	# /tmp, which vigil could not remove once it runs as vigil.user.
 	_T_VALGRIND=(valgrind -q --tool=memcheck --error-exitcode=99
 		--leak-check=full --show-leak-kinds=definite,indirect
 		--errors-for-leak-kinds=definite,indirect --child-silent-after-fork=yes
+		--vgdb=no
+		"--suppressions=$top_srcdir/tests/valgrind.supp"
 		"--log-file=$T/valgrind.%p")
+	# more options for a closer look, e.g.
+	# VIGIL_VALGRIND_OPTS="--track-origins=yes --num-callers=40"
+	# shellcheck disable=SC2206
+	_T_VALGRIND+=(${VIGIL_VALGRIND_OPTS:-})
+	echo "lib.sh: vigil runs under valgrind memcheck, reports in $T/valgrind.PID" >&2
 fi
+VIGIL_CMD=("${_T_VALGRIND[@]}" "$top_builddir/vigil")
 
 _t_reports() {
 	local f
@@ -708,7 +722,7 @@ print(json.dumps(v) if not isinstance(v, str) else v)' "$2" "$3" 2>/dev/null
 vigil_start() {
 	local conf=$1
 	shift
-	bg vigil "${_T_VALGRIND[@]}" "$top_builddir/vigil" -c "$conf" "$@"
+	bg vigil "${VIGIL_CMD[@]}" -c "$conf" "$@"
 	VIGIL_PID=$BG_PID
 }
 

@@ -9,7 +9,6 @@
 # the samples must be IP literals.
 . "$top_srcdir/tests/integration/lib.sh"
 
-VIGIL=$top_builddir/vigil
 SAMPLES=(vro-cluster uipath-nlb genesys-ors)
 
 command -v openssl >/dev/null || t_skip_all "openssl is not installed"
@@ -86,7 +85,7 @@ for name in "${SAMPLES[@]}"; do
 	t_is "${bad# }" "" "$name.conf: the database host is an IP literal"
 
 	t_ok "$name.conf: the files it names can be made" prepare "$name"
-	out=$("$VIGIL" -c "$T/$name/vigil.conf" -t 2>&1)
+	out=$("${VIGIL_CMD[@]}" -c "$T/$name/vigil.conf" -t 2>&1)
 	rc=$?
 	t_is "$rc" 0 "$name.conf: vigil -t exits 0"
 	t_is "$out" "configuration OK" "$name.conf: vigil -t says configuration OK"
@@ -99,7 +98,7 @@ done
 # Not vacuous: the files made above are checked for real. A token that
 # every user may read is refused, as in production.
 chmod 0644 "$T/vro-cluster/etc/admin.token"
-out=$("$VIGIL" -c "$T/vro-cluster/vigil.conf" -t 2>&1)
+out=$("${VIGIL_CMD[@]}" -c "$T/vro-cluster/vigil.conf" -t 2>&1)
 t_like "$out" "admin.token_file: .*readable by every user" "a sample with a world-readable token fails -t"
 
 t_done

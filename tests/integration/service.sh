@@ -67,7 +67,7 @@ notify = { channels = ( { type = "syslog"; events = ["config_reloaded"]; } ); };
 CONF
 	run_capped() {
 		bg vigil setpriv --bounding-set "-all,$caps" --inh-caps=-all --no-new-privs -- \
-			"$VIGIL" -c "$T/svc/vigil.conf"
+			"${VIGIL_CMD[@]}" -c "$T/svc/vigil.conf"
 		VIGIL_PID=$BG_PID
 	}
 	for round in first second; do

@@ -56,6 +56,8 @@ ctl() {
 	ERR=$(cat "$T/err")
 	cat "$T/out" "$T/err" >>"$T/all-output"
 }
+# (ctl itself always returns 0: a wait needs RC)
+answers() { ctl status && [ "$RC" = 0 ]; }
 nodes_line() { ctl nodes && grep -Eq "^$1 +$2 +$3\$" <<<"$OUT"; }
 # state NODE: the node's state in vigilctl -j status
 state() {
@@ -64,7 +66,7 @@ state() {
 }
 state_is() { [ "$(state "$1")" = "$2" ]; }
 
-t_wait 15 "vigil's admin interface answers vigilctl" ctl status
+t_wait 15 "vigil's admin interface answers vigilctl" answers
 t_wait 10 "nodes: vro-1 running and active" nodes_line vro-1 running yes
 t_wait 5 "nodes: vro-2 standby, not active" nodes_line vro-2 standby no
 
@@ -176,7 +178,7 @@ vigil_stop
 t_is "$VIGIL_STATUS" 0 "vigil stops cleanly"
 admin_conf >"$T/etc/admin.inc"
 vigil_start "$CONF"
-t_wait 15 "vigil back without a token_file" ctl status
+t_wait 15 "vigil back without a token_file" answers
 ctl drain vro-2
 t_is "$RC" 1 "no token_file in vigil: exit 1"
 t_is "$ERR" "vigilctl: vigil has no admin.token_file configured: POSTs are refused" "no token_file in vigil: the 403 explained"
