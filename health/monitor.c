@@ -85,7 +85,9 @@ struct monitor {
 	double started;		/* wall clock */
 	char *memo_dir;		/* spool_dir at start: where ACTIVE_MEMO is */
 	struct buf places;	/* ACTIVE_MEMO as last written */
+	bool places_saved;	/* places holds what the file holds */
 	bool memo_failing;	/* it could not be written; logged once */
+	ev_timer hold_end;	/* held places from before a restart run out */
 };
 
 /* The nodes that hold places in the active set, one a line, so that a
@@ -470,14 +472,17 @@ save_places(struct monitor *m)
 	const char **names = calloc(m->n + 1, sizeof(*names));
 	size_t k;
 
-	if (names == NULL)
+	/* With active_nodes = 0 there are no places to remember. */
+	if (names == NULL || m->conf->active_nodes <= 0) {
+		free(names);
 		return;
+	}
 	k = cluster_places(&m->cluster, names);
 	for (size_t i = 0; i < k; i++)
 		buf_printf(&b, "%s\n", names[i]);
 	free(names);
-	if (b.oom || (m->places.p != NULL && b.len == m->places.len &&
-		      memcmp(b.p, m->places.p, b.len) == 0)) {
+	if (b.oom || (m->places_saved && b.len == m->places.len &&
+		      (b.len == 0 || memcmp(b.p, m->places.p, b.len) == 0))) {
 		buf_free(&b);
 		return;
 	}
@@ -492,8 +497,29 @@ save_places(struct monitor *m)
 		return;
 	}
 	m->memo_failing = false;
+	m->places_saved = true;
 	buf_free(&m->places);
 	m->places = b;
+}
+
+static void evaluate_cluster(struct monitor *m);
+
+/* The held nodes had time for a verdict (consistent probes give one within
+ * max(rise, fall) probes): their places go to others. */
+static void
+on_hold_end(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct monitor *m = w->data;
+
+	(void)loop;
+	(void)revents;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->cnodes[i].held)
+			log_warn("node %s: no verdict since vigil started; it "
+				 "gives up its place in the active set",
+				 m->cnodes[i].name);
+	if (cluster_release_held(&m->cluster))
+		evaluate_cluster(m);
 }
 
 /* What the last run left in ACTIVE_MEMO: those nodes keep their places
@@ -501,6 +527,8 @@ save_places(struct monitor *m)
 static void
 restore_places(struct monitor *m)
 {
+	const struct conf *c = m->conf;
+	int probes = 0; /* > 0 when a place is held */
 	size_t n;
 	char **names = memo_read(m->memo_dir, ACTIVE_MEMO, &n);
 
@@ -511,13 +539,24 @@ restore_places(struct monitor *m)
 		return;
 	}
 	cluster_restore(&m->cluster, (const char *const *)names, n);
-	for (size_t i = 0; i < m->n; i++)
-		if (m->cnodes[i].held)
-			log_info("node %s: in the active set when vigil "
-				 "stopped; its place waits for its first "
-				 "verdict",
-				 m->cnodes[i].name);
 	free(names);
+	for (size_t i = 0; i < m->n; i++) {
+		if (!m->cnodes[i].held)
+			continue;
+		log_info("node %s: in the active set when vigil stopped; its "
+			 "place waits for its first verdict",
+			 m->cnodes[i].name);
+		probes = c->probe_rise > c->probe_fall ? c->probe_rise
+						       : c->probe_fall;
+	}
+	if (probes > 0) {
+		ev_timer_set(&m->hold_end,
+			     ((probes + 1) * (double)c->probe_interval_ms +
+			      c->probe_timeout_ms) /
+				 1000.0,
+			     0.0);
+		ev_timer_start(m->loop, &m->hold_end);
+	}
 }
 
 /* After nodes changed: the cluster's turn, the routing table, and the
@@ -873,6 +912,8 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->passive_poll.data = m;
 	ev_init(&m->restart_timer, on_restart_timer);
 	m->restart_timer.data = m;
+	ev_init(&m->hold_end, on_hold_end);
+	m->hold_end.data = m;
 	ev_timer_start(loop, &m->passive_poll);
 	m->memo_dir = strdup(conf->spool_dir);
 	if (m->memo_dir == NULL || build_nodes(m, conf, NULL) == -1) {
@@ -946,6 +987,7 @@ monitor_stop(struct monitor *m)
 	ev_timer_stop(m->loop, &m->eject_end);
 	ev_timer_stop(m->loop, &m->passive_poll);
 	ev_timer_stop(m->loop, &m->restart_timer);
+	ev_timer_stop(m->loop, &m->hold_end);
 	free_nodes(m);
 	route_settings_release(&m->settings);
 	buf_free(&m->places);

@@ -51,6 +51,22 @@ is_departed(const struct cluster *c, size_t idx)
 	return false;
 }
 
+bool
+cluster_release_held(struct cluster *c)
+{
+	bool any = false;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (!c->nodes[i].held)
+			continue;
+		c->nodes[i].held = false;
+		if (!is_departed(c, i))
+			c->departed[c->n_departed++] = i;
+		any = true;
+	}
+	return any;
+}
+
 size_t
 cluster_places(const struct cluster *c, const char **names)
 {

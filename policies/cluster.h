@@ -68,6 +68,15 @@ void cluster_free(struct cluster *c);
 void cluster_restore(struct cluster *c, const char *const *names, size_t n);
 
 /*
+ * The held nodes that still have no verdict give up their places (the
+ * monitor calls it when they had their time): each place goes to the next
+ * running node as a failover from the node that held it. A node whose
+ * probes never settle cannot keep the cluster without an active node.
+ * Returns true when a place was given up (call cluster_update then).
+ */
+bool cluster_release_held(struct cluster *c);
+
+/*
  * The names of the nodes that hold places now (members, held nodes, and
  * members that left and were not replaced), in node order, into names
  * (room for c->n); returns how many. What cluster_restore takes after a

@@ -362,6 +362,22 @@ test_restart(void)
 	events();
 	cluster_free(&c);
 
+	/* a's probes never settle (it answers every other one): its place
+	 * is given up when the monitor says so, to b, as a failover. */
+	set(&nodes[0], NODE_UNKNOWN);
+	set(&nodes[1], NODE_UNKNOWN);
+	cluster_init(&c, nodes, 2, 1);
+	cluster_restore(&c, before, 1);
+	set(&nodes[1], NODE_RUNNING);
+	cluster_update(&c, record, NULL);
+	is_str(active_names(&c), "", "a without a verdict: b waits");
+	ok(cluster_release_held(&c), "a's time is up: it gives up its place");
+	ok(!cluster_release_held(&c), "and nothing more is held");
+	ok(cluster_update(&c, record, NULL), "then the cluster changes");
+	is_str(active_names(&c), "b", "b active");
+	is_str(events(), "failover a>b;", "as a failover from a");
+	cluster_free(&c);
+
 	/* With active_nodes = 0 nothing is held. */
 	set(&nodes[0], NODE_UNKNOWN);
 	cluster_init(&c, nodes, 2, 0);
