@@ -32,6 +32,9 @@
 
 #define HEAD_MAX       8192
 #define CONN_TIMEOUT_S 5.0
+/* Connections served at once; more wait in the listen backlog, so that a
+ * burst of scrapers cannot take the descriptors probes need. */
+#define CONNS_MAX 32
 
 struct admin {
 	struct ev_loop *loop;
@@ -43,6 +46,7 @@ struct admin {
 	bool have_token;
 	double started; /* wall clock */
 	int fd;
+	size_t conns; /* open admin connections */
 	ev_io accept;
 	ev_timer pause;
 };
@@ -65,6 +69,7 @@ conn_close(struct ev_loop *loop, struct admin_conn *c)
 {
 	ev_io_stop(loop, &c->io);
 	ev_timer_stop(loop, &c->timer);
+	c->a->conns--;
 	close(c->fd);
 	buf_free(&c->out);
 	free(c);
@@ -444,26 +449,34 @@ on_pause(struct ev_loop *loop, ev_timer *t, int revents)
 	ev_io_start(loop, &a->accept);
 }
 
+/* The listener stays readable while connections wait (out of descriptors,
+ * or CONNS_MAX served): pause instead of spinning. Set each time: a
+ * one-shot timer that fired keeps no interval, and would fire at once. */
+static void
+pause_accept(struct ev_loop *loop, struct admin *a)
+{
+	ev_io_stop(loop, &a->accept);
+	ev_timer_set(&a->pause, 0.1, 0.);
+	ev_timer_start(loop, &a->pause);
+}
+
 static void
 on_accept(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct admin *a = w->data;
 
 	for (int i = 0; i < 16; i++) {
-		int fd =
-		    accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct admin_conn *c;
+		int fd;
 
+		if (a->conns >= CONNS_MAX) {
+			pause_accept(loop, a);
+			return;
+		}
+		fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE) {
-				/* Readable until a descriptor frees up:
-				 * pause instead of spinning. Set each time:
-				 * a one-shot timer that fired keeps no
-				 * interval, and would fire at once. */
-				ev_io_stop(loop, &a->accept);
-				ev_timer_set(&a->pause, 0.1, 0.);
-				ev_timer_start(loop, &a->pause);
-			}
+			if (errno == EMFILE || errno == ENFILE)
+				pause_accept(loop, a);
 			return;
 		}
 		c = calloc(1, sizeof(*c));
@@ -473,6 +486,7 @@ on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		}
 		c->a = a;
 		c->fd = fd;
+		a->conns++;
 		ev_io_init(&c->io, on_conn, fd, EV_READ);
 		ev_timer_init(&c->timer, on_timeout, CONN_TIMEOUT_S, 0.);
 		c->io.data = c->timer.data = c;

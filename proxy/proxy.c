@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -84,9 +85,13 @@ on_accept_pause(struct ev_loop *loop, ev_timer *t, int revents)
 static void
 pause_accepting(struct worker *w, const char *why)
 {
+	struct timespec ts;
+
 	if (ev_is_active(&w->accept_pause))
 		return;
-	fdb_held(w->fdb, why, (long long)(ev_now(w->loop) * 1000.0));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fdb_held(w->fdb, why,
+		 (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 	for (size_t i = 0; i < w->n_accept; i++)
 		ev_io_stop(w->loop, &w->accept[i]);
 	/* Set each time: a one-shot timer that fired keeps no interval. */
@@ -105,6 +110,9 @@ on_accept(struct ev_loop *loop, ev_io *io, int revents)
 	for (int i = 0; i < 64 && !w->stopping; i++) {
 		int fd;
 
+		/* Idle connections to nodes give way to a new client. */
+		while (!fdb_room(w->fdb, 2) && pool_drop_oldest(w))
+			;
 		if (!fdb_room(w->fdb, 2)) {
 			pause_accepting(w, "at the connection limit");
 			return;

@@ -211,6 +211,23 @@ t_like "$(raw "POST /api/nodes/a/drain HTTP/1.1\r\nHost: x\r\nContent-Length: 1\
 	'^HTTP/1.1 400' "Content-Length with Transfer-Encoding: 400"
 t_wait 5 "and a is still running: none of them drained it" state_is a running
 
+# ---------------------------------------------------------------- a burst
+# 100 connections that send nothing: vigil serves 32 at once, the rest
+# wait in the backlog, and an operator's request is answered once the idle
+# ones time out (5 s).
+bg idle $PY -c '
+import socket, sys, time
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(100)]
+open(sys.argv[2], "w").write("%d\n" % len(conns))
+time.sleep(30)' "$APORT" "$T/idle.count"
+t_wait 10 "100 idle connections to the admin port" test -s "$T/idle.count"
+sleep 0.5
+held=$(ls -l "/proc/$VIGIL_PID/fd" | grep -c socket)
+t_ok "vigil holds at most 32 of them (and its own sockets): $held sockets" test "$held" -le 60
+t_is "$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$A/api/status")" 200 \
+	"an operator's request is still answered"
+_t_stop_pid "$BG_PID" TERM 5
+
 # ---------------------------------------------------------------- no token_file
 vigil_stop
 t_is "$VIGIL_STATUS" 0 "vigil stops cleanly (exit 0)"
