@@ -58,10 +58,11 @@ t_wait 10 "vigil closed every slowloris and stalled connection" at_most "$left"
 t_ok "the slow readers are still served" load_flows sc 2
 touch "$T/slow.stop"
 t_wait 30 "the slow clients are done" test -s "$T/slow.json"
-read -r opened loris408 lorisclosed lorisopen stalledcut tricklecut tricklemin < <(
+read -r opened loris408 lorisclosed lorisopen stalledcut tricklecut tricklemin stuck < <(
 	$PY -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["loris_status"]
 print(d["opened"], s.get("408", 0), s.get("closed", 0), d["loris_open"],
-      d["stalled_cut"], d["trickle_cut"], d["trickle_bytes_min"])' "$T/slow.json")
+      d["stalled_cut"], d["trickle_cut"], d["trickle_bytes_min"], d["stuck"])' "$T/slow.json")
+t_is "$stuck" 0 "no slow client was left waiting on vigil after the stop"
 t_is "$opened" $((LORIS + STALLED + TRICKLE)) "every slow connection had opened"
 t_is "$loris408" "$LORIS" "every slowloris connection got 408"
 t_is "$lorisopen" 0 "none was left open"

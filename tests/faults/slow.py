@@ -80,11 +80,12 @@ async def stalled(a, st, stop):
     await stop.wait()
     try:
         while True:
-            b = await r.read(1 << 20)
+            # bounded: a connection vigil neither cut nor feeds is not cut
+            b = await asyncio.wait_for(r.read(1 << 20), 10.0)
             if not b:
                 break
             n += len(b)
-    except ConnectionError:
+    except (ConnectionError, asyncio.TimeoutError):
         pass
     st["stalled_cut"] += n < a.big
     w.close()
@@ -99,7 +100,9 @@ async def trickle(a, st, stop):
     while not stop.is_set():
         await asyncio.sleep(0.5)
         try:
-            b = await r.read(16384)
+            b = await asyncio.wait_for(r.read(16384), 2.0)
+        except asyncio.TimeoutError:
+            continue  # nothing this time: slow, not cut
         except ConnectionError:
             b = b""
         if not b:
@@ -139,7 +142,11 @@ async def main():
     while not os.path.exists(a.stop_file):
         await asyncio.sleep(0.1)
     stop.set()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    # every task ends within its own bounds; this one says if some did not
+    done, pending = await asyncio.wait(tasks, timeout=20)
+    for t in pending:
+        t.cancel()
+    st["stuck"] = len(pending)
     st["trickle_bytes_min"] = min(st.pop("trickle_bytes") or [0])
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
