@@ -185,20 +185,7 @@ cp "$T/vigil.conf.good" "$T/vigil.conf"
 # ---------------------------------------------------------------- hostile input
 # The admin listener reads requests with the proxy's strict parser: a
 # malformed or ambiguous head is refused before any route or token check.
-raw() { # BYTES: the status line vigil answers, then whether it closed
-	$PY - "$APORT" "$1" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print(data.split(b"\r\n")[0].decode())
-PY
-}
+raw() { http_raw "$APORT" "$1"; }
 tok=$(cat "$T/token")
 t_like "$(raw 'GET /api/status HTTP/1.1\r\n\r\n')" '^HTTP/1.1 400' "HTTP/1.1 without Host: 400"
 t_like "$(raw 'GET /api/status HTTP/1.1\nHost: x\n\n')" '^HTTP/1.1 400' "bare LF line ends: 400"

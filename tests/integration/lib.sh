@@ -38,6 +38,8 @@
 #   sim_start NAME STATE [ARGS...]  a tests/sim/vigil-sim node, ready when it returns;
 #                               SIM_PID[NAME]; log $T/sim-NAME.log, port in $T/sim-NAME.port
 #   sim_port NAME, simctl NAME CMD..., sim_stop NAME (sets SIM_STATUS)
+#   http_raw PORT BYTES         BYTES (with \r\n escapes) sent as they are; prints the
+#                               first line of the answer, read until the peer closes
 #   vigil_start CONF [ARGS...]  ./vigil -c CONF ARGS..., log $T/vigil.log; sets VIGIL_PID
 #   "${VIGIL_CMD[@]}" ARGS...   ./vigil in the foreground (vigil -t, start failures),
 #                               under memcheck too with VIGIL_VALGRIND=1
@@ -695,6 +697,26 @@ sim_stop() {
 	_t_stop_pid "$pid" TERM 10
 	SIM_STATUS=$_T_STATUS
 	unset "SIM_PID[$1]"
+}
+
+# ---------------------------------------------------------------- raw HTTP
+
+# http_raw PORT BYTES: sends BYTES (printf-style escapes: \r\n) to
+# 127.0.0.1:PORT as they are, reads until the peer closes, and prints the
+# first line of what came back (nothing when it closed without a word).
+http_raw() {
+	"$_T_PY" - "$1" "$2" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode("latin-1").split("\r\n")[0])
+PY
 }
 
 # ---------------------------------------------------------------- vigil

@@ -129,20 +129,7 @@ simctl a running >/dev/null
 t_wait 10 "a node is active again" active_is 1
 
 # Malformed and smuggling-prone requests: 400, closed, nothing forwarded.
-raw() { # bytes → what vigil answered before closing
-	$PY - "$VIP" "$1" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode("latin-1").split("\r\n")[0])
-PY
-}
+raw() { http_raw "$VIP" "$1"; } # bytes → what vigil answered before closing
 t_is "$(raw 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')" "HTTP/1.1 400 Bad Request" "CL.TE: 400 and the connection closes"
 t_is "$(raw 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab')" "HTTP/1.1 400 Bad Request" "two Content-Length: 400"
 t_is "$(raw 'GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n')" "HTTP/1.1 400 Bad Request" "obs-fold: 400"
