@@ -37,6 +37,12 @@ bg slow $PY "$top_srcdir/tests/faults/slow.py" --port "$VIP" --out "$T/slow.json
 	--ready "$T/slow.ready" --stop-file "$T/slow.stop" \
 	--loris "$LORIS" --stalled "$STALLED" --trickle "$TRICKLE"
 t_wait 30 "$((LORIS + STALLED + TRICKLE)) slow connections opened" test -s "$T/slow.ready"
+filter=
+for p in $(cut -d' ' -f2- "$T/slow.ready"); do filter+="${filter:+ or }dport = :$p"; done
+# vigil's side of the stalled connections still open (fails when ss does)
+stalled_open() { ss -Htn state established "( sport = :$VIP ) and ( $filter )" | grep -c . || true; }
+stalled_none() { local n; n=$(stalled_open) && [ "$n" = 0 ]; }
+t_is "$(stalled_open)" "$STALLED" "vigil holds the $STALLED stalled connections, told by their ports"
 open_max=$(established)
 t_ok "vigil took them all ($open_max connections established)" \
 	test "$open_max" -ge $((LORIS + STALLED + TRICKLE))
@@ -55,6 +61,10 @@ for _ in $(seq 1 100); do
 done
 t_is "$flows" "$samples" "the load flowed at every one of $samples moments"
 t_wait 10 "vigil closed every slowloris and stalled connection" at_most "$left"
+# The count above includes the load's connections, which come and go: the
+# stalled ones, by their ports, must be gone from vigil's side before the
+# stop (after it they read on, and would get the whole answer).
+t_wait 20 "vigil cut every client that stopped reading (server_timeout_ms)" stalled_none
 t_ok "the slow readers are still served" load_flows sc 2
 touch "$T/slow.stop"
 t_wait 30 "the slow clients are done" test -s "$T/slow.json"

@@ -11,7 +11,8 @@
              stop reading
 --trickle N  connections that GET /big?bytes=BIG and read 16 KiB every
              half second: slow, but reading
---ready FILE written once every connection is open (or failed)
+--ready FILE written once every connection is open (or failed):
+             "ready" and the local ports of the stalled connections
 Once --stop-file exists, the stalled connections read what is left, to
 tell whether vigil cut them, the trickling ones stop, and --out gets:
     {"opened": N, "open_failed": N, "loris": N, "loris_status": {"408": N, "closed": N}, "loris_open": N,
@@ -76,6 +77,7 @@ async def stalled(a, st, stop):
     r, w = await connect(a, st)
     if r is None:
         return
+    st["stalled_ports"].append(w.get_extra_info("sockname")[1])
     n = await big(a, r, w)
     await stop.wait()
     try:
@@ -129,7 +131,7 @@ async def main():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
     st = {"opened": 0, "open_failed": 0, "loris": a.loris, "loris_status": {}, "loris_open": 0,
-          "stalled_cut": 0, "trickle_cut": 0, "trickle_bytes": []}
+          "stalled_cut": 0, "trickle_cut": 0, "trickle_bytes": [], "stalled_ports": []}
     stop = asyncio.Event()
     tasks = [asyncio.create_task(loris(a, st, stop)) for _ in range(a.loris)]
     tasks += [asyncio.create_task(stalled(a, st, stop)) for _ in range(a.stalled)]
@@ -138,7 +140,7 @@ async def main():
     while st["opened"] + st["open_failed"] < total:
         await asyncio.sleep(0.05)
     with open(a.ready, "w") as f:
-        f.write("ready\n")
+        f.write("ready %s\n" % " ".join(map(str, st["stalled_ports"])))
     while not os.path.exists(a.stop_file):
         await asyncio.sleep(0.1)
     stop.set()
