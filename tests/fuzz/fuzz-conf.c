@@ -31,19 +31,12 @@
 #include "core/conf.h"
 #include "core/errlist.h"
 #include "core/log.h"
+#include "tests/fuzz/fuzz.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int getaddrinfo(const char *node, const char *service,
 		const struct addrinfo *hints, struct addrinfo **res);
 const char *__lsan_default_suppressions(void);
-
-/* Not assert(): it must hold in every build the fuzzer is run with. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			abort();                                               \
-	} while (0)
 
 /* The input's file: a memfd, named by its /proc path, so that nothing
  * is left behind however the fuzzer ends (a crash skips atexit). */

@@ -12,8 +12,7 @@
 #include <string.h>
 
 #include "policies/sticky.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 /* Fixed so that the seeds in corpus/cookie/ hold valid cookies. */
 static const struct sticky_key fuzz_key = {

@@ -27,15 +27,7 @@
 #include <libpq-fe.h>
 
 #include "health/heartbeat.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Not assert(): it must hold in every build the fuzzer is run with. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			abort();                                               \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 /* More rows than that only repeat what one row already exercises. */
 #define MAX_ROWS 256

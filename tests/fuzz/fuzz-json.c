@@ -12,8 +12,7 @@
 #include <string.h>
 
 #include "admin/json.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 /* v printed compactly, in a new string; NULL when out of memory. */
 static char *

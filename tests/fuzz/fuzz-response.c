@@ -21,15 +21,7 @@
 #include <string.h>
 
 #include "proxy/http.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* Not assert(): it must hold in every build the fuzzer is run with. */
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond))                                                   \
-			abort();                                               \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 /* More answers to one request than any node sends: 1xx, then one. */
 #define MAX_ANSWERS 8
