@@ -42,6 +42,8 @@ const char *const event_kind_names[] = {
 	[EVENT_CONFIG_RELOADED] = "config_reloaded",
 	[EVENT_NODE_FLAPPING] = "node_flapping",
 	[EVENT_NODE_STABLE] = "node_stable",
+	[EVENT_LEADER_CHANGED] = "leader_changed",
+	[EVENT_VIP_CHANGED] = "vip_changed",
 	NULL,
 };
 
