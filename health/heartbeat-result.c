@@ -54,7 +54,39 @@ heartbeat_read_result(const PGresult *res, struct hb_row *rows, size_t max,
 		/* A node's clock ahead of the database's gives a negative
 		 * age: it beat just now. */
 		rows[n].age_ms = v < 0 ? 0 : v;
+		rows[n].beat_ms = -1;
 		n++;
 	}
 	return (long)n;
+}
+
+int64_t
+heartbeat_read_clock(const PGresult *res)
+{
+	const char *v;
+	char *end;
+	long long us;
+
+	if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK ||
+	    PQntuples(res) != 1 || PQnfields(res) != 1 ||
+	    PQgetisnull(res, 0, 0))
+		return -1;
+	v = PQgetvalue(res, 0, 0);
+	errno = 0;
+	us = strtoll(v, &end, 10);
+	if (end == v || *end != '\0' || errno != 0 || us <= 0)
+		return -1;
+	return (int64_t)us;
+}
+
+void
+heartbeat_date_rows(struct hb_row *rows, size_t n, int64_t now_us)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* The age is a decimal of whole µs (now() - beat): rounded
+		 * back to µs, the subtraction is exact. */
+		int64_t beat_us = now_us - llround(rows[i].age_ms * 1000.0);
+
+		rows[i].beat_ms = now_us < 0 ? -1 : beat_us / 1000;
+	}
 }

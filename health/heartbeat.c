@@ -43,8 +43,17 @@ struct heartbeat {
 	int up; /* -1 never known, 0 down, 1 up */
 	struct hb_row *rows;
 	size_t max_rows;
+	PGresult *clock; /* the answer to CLOCK_QUERY */
 	PGresult *first; /* the answer, while the rest of it arrives */
+	int results;	 /* results read of the poll so far */
+	char *query;	 /* CLOCK_QUERY, then the operator's query */
 };
+
+/* Sent with the operator's query in one Query message: both run in one
+ * implicit transaction, so this now() is the one the ages are taken
+ * from, and a beat is dated exactly (struct hb_row.beat_ms). */
+#define CLOCK_QUERY "SELECT (EXTRACT(EPOCH FROM now()) * 1000000)::bigint;\n"
+
 
 static void hb_connect(struct heartbeat *hb);
 
@@ -90,7 +99,8 @@ hb_fail(struct heartbeat *hb, const char *what, const char *why)
 	ev_timer_stop(hb->loop, &hb->poll);
 	ev_timer_stop(hb->loop, &hb->timeout);
 	PQclear(hb->first);
-	hb->first = NULL;
+	PQclear(hb->clock);
+	hb->first = hb->clock = NULL;
 	if (hb->pg != NULL) {
 		PQfinish(hb->pg);
 		hb->pg = NULL;
@@ -125,15 +135,16 @@ static void
 hb_read(struct heartbeat *hb)
 {
 	char err[256] = "";
-	PGresult *res, *first;
+	PGresult *res, *first, *clock;
 	long n = -1;
 
 	if (PQconsumeInput(hb->pg) == 0) {
 		hb_fail(hb, "connection lost", PQerrorMessage(hb->pg));
 		return;
 	}
-	/* The first result is the one that counts; the rows point into it,
-	 * so it lives until the sink has seen them. */
+	/* The clock's answer, then the operator's query's first result, the
+	 * one that counts; the rows point into it, so it lives until the
+	 * sink has seen them. */
 	while (!PQisBusy(hb->pg) && (res = PQgetResult(hb->pg)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
 
@@ -145,7 +156,9 @@ hb_read(struct heartbeat *hb)
 				"COPY is not a heartbeat query");
 			return;
 		}
-		if (hb->first == NULL)
+		if (hb->results++ == 0)
+			hb->clock = res;
+		else if (hb->first == NULL)
 			hb->first = res;
 		else
 			PQclear(res);
@@ -153,7 +166,15 @@ hb_read(struct heartbeat *hb)
 	if (PQisBusy(hb->pg))
 		return; /* more to come */
 	first = hb->first;
-	hb->first = NULL;
+	clock = hb->clock;
+	hb->first = hb->clock = NULL;
+	hb->results = 0;
+	/* A clock query that failed aborts the rest: its error is the one. */
+	if (first == NULL && clock != NULL &&
+	    PQresultStatus(clock) == PGRES_FATAL_ERROR) {
+		first = clock;
+		clock = NULL;
+	}
 	ev_timer_stop(hb->loop, &hb->timeout);
 	watch(hb, 0);
 	hb->phase = HB_READY;
@@ -177,10 +198,13 @@ hb_read(struct heartbeat *hb)
 		set_source(hb, false, err);
 	} else {
 		hb->backoff = RETRY_MIN_S;
+		heartbeat_date_rows(hb->rows, (size_t)n,
+				    heartbeat_read_clock(clock));
 		set_source(hb, true, NULL);
 		hb->sink.rows(hb->sink.ctx, hb->rows, (size_t)n);
 	}
 	PQclear(first);
+	PQclear(clock);
 }
 
 static double
@@ -194,7 +218,8 @@ query_timeout_s(const struct conf *c)
 static void
 hb_send(struct heartbeat *hb)
 {
-	if (PQsendQuery(hb->pg, hb->conf->heartbeat_query) == 0) {
+	hb->results = 0;
+	if (PQsendQuery(hb->pg, hb->query) == 0) {
 		hb_fail(hb, "cannot send the query", PQerrorMessage(hb->pg));
 		return;
 	}
@@ -323,10 +348,15 @@ heartbeat_start(struct ev_loop *loop, const struct conf *conf,
 		return NULL;
 	hb->max_rows = conf->n_nodes * 4 + 64; /* foreign rows are fine */
 	hb->rows = calloc(hb->max_rows, sizeof(*hb->rows));
-	if (hb->rows == NULL) {
+	hb->query = malloc(sizeof(CLOCK_QUERY) + strlen(conf->heartbeat_query));
+	if (hb->rows == NULL || hb->query == NULL) {
+		free(hb->rows);
+		free(hb->query);
 		free(hb);
 		return NULL;
 	}
+	strcpy(hb->query, CLOCK_QUERY);
+	strcat(hb->query, conf->heartbeat_query);
 	hb->loop = loop;
 	hb->conf = conf;
 	hb->sink = *sink;
@@ -355,8 +385,10 @@ heartbeat_stop(struct heartbeat *hb)
 	ev_timer_stop(hb->loop, &hb->retry);
 	ev_timer_stop(hb->loop, &hb->timeout);
 	PQclear(hb->first);
+	PQclear(hb->clock);
 	if (hb->pg != NULL)
 		PQfinish(hb->pg);
+	free(hb->query);
 	free(hb->rows);
 	free(hb);
 }

@@ -46,6 +46,7 @@ struct mon_node {
 	bool hb_row;	   /* the last poll had a row for it */
 	double hb_age_ms;  /* at hb_polled */
 	double hb_polled;  /* ev_now() of that poll */
+	int64_t hb_beat_ms; /* when it beat, by the database's clock; < 0: ? */
 	double watched;	   /* ev_now() when watching began */
 	enum hb_evidence hb;
 	enum node_state override; /* NODE_UNKNOWN: none */
@@ -135,9 +136,9 @@ node_index(const struct monitor *m, const char *name)
 
 /*
  * Every event leaves through here. Its evidence time (part of its id) is
- * the node's last beat, to the second, when the database has one: several
- * appliances reading the same rows then give the transition one id. The
- * node events of a flapping node are held back (flap damping).
+ * the node's last beat as the database dates it, when the database has
+ * one: several appliances reading the same rows then give the transition
+ * one id. The node events of a flapping node are held back (flap damping).
  */
 static void
 emit(void *ctx, const struct policy_event *ev)
@@ -157,7 +158,10 @@ emit(void *ctx, const struct policy_event *ev)
 	    m->source == SOURCE_UP) {
 		double beat = ev_time() * 1000.0 - node_age_ms(m, &m->nodes[i]);
 
-		e.evidence_ms = floor(beat / 1000.0) * 1000.0;
+		/* Without the database's clock: vigil's own, to the second. */
+		e.evidence_ms = m->nodes[i].hb_beat_ms > 0
+				    ? (double)m->nodes[i].hb_beat_ms
+				    : floor(beat / 1000.0) * 1000.0;
 	}
 	m->events[e.kind]++;
 	m->on_event(m->ctx, m->conf, &e);
@@ -748,6 +752,7 @@ on_rows(void *ctx, const struct hb_row *rows, size_t n)
 			continue;
 		mn->hb_row = true;
 		mn->hb_age_ms = rows[i].age_ms;
+		mn->hb_beat_ms = rows[i].beat_ms;
 		mn->hb_polled = now;
 	}
 	source_changed(m, true, NULL);

@@ -98,6 +98,45 @@ result(int ncols, int nrows, const char *const *cells)
 	return r;
 }
 
+/* Beats dated by the database's clock: every appliance reading the same
+ * row at different moments gets the same millisecond. */
+static void
+test_heartbeat_clock(void)
+{
+	struct hb_row rows[3] = {
+		{ .node = "a", .age_ms = 1200.5 },
+		{ .node = "b", .age_ms = 0.001 },
+		{ .node = "c", .age_ms = 86400000.123 },
+	};
+	struct hb_row later = { .node = "a", .age_ms = 1537.75 };
+	static const char *const clock[] = { "1763892000123456" };
+	static const char *const words[] = { "noon" };
+	static const char *const none[] = { NULL };
+	PGresult *r = result(1, 1, clock);
+
+	is_int(heartbeat_read_clock(r), 1763892000123456LL,
+	       "the clock query's µs");
+	PQclear(r);
+	r = result(1, 1, words);
+	is_int(heartbeat_read_clock(r), -1, "a clock that is no number");
+	PQclear(r);
+	r = result(1, 1, none);
+	is_int(heartbeat_read_clock(r), -1, "a NULL clock");
+	PQclear(r);
+	is_int(heartbeat_read_clock(NULL), -1, "no clock result");
+
+	heartbeat_date_rows(rows, 3, 1763892000123456LL);
+	is_int(rows[0].beat_ms, 1763891998922, "now - 1200.5 ms, in ms");
+	is_int(rows[1].beat_ms, 1763892000123, "1 µs before now");
+	is_int(rows[2].beat_ms, 1763805600123,
+	       "a day and 123 µs before now");
+	/* The same beat read 337.25 ms later, by another appliance. */
+	heartbeat_date_rows(&later, 1, 1763892000460706LL);
+	is_int(later.beat_ms, rows[0].beat_ms, "read later: the same beat");
+	heartbeat_date_rows(rows, 1, -1);
+	is_int(rows[0].beat_ms, -1, "no clock: undated");
+}
+
 static void
 test_heartbeat_result(void)
 {
@@ -223,6 +262,7 @@ main(void)
 {
 	test_classify();
 	test_heartbeat_result();
+	test_heartbeat_clock();
 	test_json();
 	test_routes();
 	return tap_done();
