@@ -40,8 +40,7 @@ struct admin {
 	struct ev_loop *loop;
 	struct monitor *monitor;
 	struct notifier *notifier;
-	admin_reload_fn reload;
-	void *ctx;
+	struct admin_ops ops;
 	unsigned char token[32]; /* SHA-256 of the bearer token */
 	bool have_token;
 	double started; /* wall clock */
@@ -49,6 +48,14 @@ struct admin {
 	size_t conns; /* open admin connections */
 	ev_io accept;
 	ev_timer pause;
+};
+
+const struct name_desc vip_state_names[VIP__COUNT] = {
+	[VIP_MASTER] = { "master", "holds the VIP" },
+	[VIP_BACKUP] = { "backup", "stands by to take the VIP" },
+	[VIP_FAULT] = { "fault", "cannot hold the VIP (a track script or "
+				 "interface failed)" },
+	[VIP_STOP] = { "stop", "VRRP stopped on this appliance" },
 };
 
 struct admin_conn {
@@ -146,9 +153,10 @@ authorize(struct admin_conn *c, const struct http_msg *m)
 	return 0;
 }
 
-/* The value of a query parameter, copied into out; false when absent. */
+/* The first value of a query parameter as it is in the query (not
+ * decoded): *val and *len; false when absent. */
 static bool
-query_param(const char *query, const char *name, char *out, size_t len)
+query_raw(const char *query, const char *name, const char **val, size_t *len)
 {
 	size_t n = strlen(name);
 
@@ -156,13 +164,72 @@ query_param(const char *query, const char *name, char *out, size_t len)
 		const char *end = p + strcspn(p, "&");
 
 		if (strncmp(p, name, n) == 0 && p[n] == '=') {
-			snprintf(out, len, "%.*s", (int)(end - p - n - 1),
-				 p + n + 1);
+			*val = p + n + 1;
+			*len = (size_t)(end - *val);
 			return true;
 		}
 		p = *end ? end + 1 : end;
 	}
 	return false;
+}
+
+/* The value of a query parameter, copied into out; false when absent. */
+static bool
+query_param(const char *query, const char *name, char *out, size_t len)
+{
+	const char *v;
+	size_t n;
+
+	if (!query_raw(query, name, &v, &n))
+		return false;
+	snprintf(out, len, "%.*s", (int)n, v);
+	return true;
+}
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The instance=NAME of POST /api/vip, percent-decoded into out (which
+ * holds VIP_INSTANCE_MAX bytes and a NUL). Returns 1 when present, 0 when
+ * absent, -1 when it is not 1 to VIP_INSTANCE_MAX bytes of printable
+ * ASCII: it goes into the event's reason, logs and e-mail subjects.
+ */
+static int
+vip_instance(const char *query, char *out)
+{
+	const char *v;
+	size_t len, n = 0;
+
+	if (!query_raw(query, "instance", &v, &len))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		int ch = (unsigned char)v[i];
+
+		if (ch == '%') {
+			int hi = i + 2 < len ? hex_digit(v[i + 1]) : -1;
+			int lo = hi != -1 ? hex_digit(v[i + 2]) : -1;
+
+			if (lo == -1)
+				return -1;
+			ch = hi << 4 | lo;
+			i += 2;
+		}
+		if (ch < 0x20 || ch > 0x7e || n == VIP_INSTANCE_MAX)
+			return -1;
+		out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	return n > 0 ? 1 : -1;
 }
 
 /* GET /api/events?since=ID&limit=N */
@@ -269,12 +336,50 @@ node_action(struct admin_conn *c, const char *path)
 		     "the actions are drain, disable and enable");
 }
 
+/* POST /api/vip/STATE?instance=NAME: keepalived's notify script tells
+ * this appliance's VRRP state; the daemon raises vip_changed. */
+static void
+vip_action(struct admin_conn *c, const char *state, const char *query)
+{
+	char instance[VIP_INSTANCE_MAX + 1];
+	struct buf b = { 0 };
+	size_t i;
+	int has;
+
+	for (i = 0; i < VIP__COUNT; i++)
+		if (strcmp(state, vip_state_names[i].name) == 0)
+			break;
+	if (i == VIP__COUNT) {
+		answer_error(c, 404, "Not Found",
+			     "the VRRP states are master, backup, fault and "
+			     "stop");
+		return;
+	}
+	has = vip_instance(query, instance);
+	if (has == -1) {
+		answer_error(c, 400, "Bad Request",
+			     "instance: a VRRP instance name is 1 to 64 "
+			     "printable ASCII characters");
+		return;
+	}
+	c->a->ops.vip(c->a->ops.ctx, (enum vip_state)i, has ? instance : NULL);
+	buf_printf(&b,
+		   "{\"vip\":\"%s\",\"instance\":", vip_state_names[i].name);
+	if (has)
+		buf_json_str(&b, instance);
+	else
+		buf_puts(&b, "null");
+	buf_puts(&b, "}\n");
+	answer_buf(c, 200, "OK", "application/json", &b, false);
+	buf_free(&b);
+}
+
 static void
 api_reload(struct admin_conn *c)
 {
 	struct errlist el = { 0 };
 	struct buf b = { 0 };
-	int rc = c->a->reload(c->a->ctx, &el);
+	int rc = c->a->ops.reload(c->a->ops.ctx, &el);
 
 	buf_printf(&b, "{\"reloaded\":%s", rc == 0 ? "true" : "false");
 	if (rc != 0) {
@@ -325,6 +430,7 @@ route(struct admin_conn *c, const struct http_msg *m)
 			return;
 		}
 	} else if (strncmp(target, "/api/nodes/", 11) == 0 ||
+		   strncmp(target, "/api/vip/", 9) == 0 ||
 		   strcmp(target, "/api/reload") == 0) {
 		if (!post) {
 			answer_error(c, 405, "Method Not Allowed", "use POST");
@@ -352,6 +458,8 @@ route(struct admin_conn *c, const struct http_msg *m)
 		metrics(c, head);
 	} else if (strcmp(target, "/api/reload") == 0) {
 		api_reload(c);
+	} else if (strncmp(target, "/api/vip/", 9) == 0) {
+		vip_action(c, target + 9, query);
 	} else {
 		node_action(c, target + 11);
 	}
@@ -562,13 +670,12 @@ admin_load_token(struct admin *a, const char *path, char *err, size_t errlen)
 
 void
 admin_start(struct admin *a, struct ev_loop *loop, struct monitor *m,
-	    struct notifier *nf, admin_reload_fn reload, void *ctx)
+	    struct notifier *nf, const struct admin_ops *ops)
 {
 	a->loop = loop;
 	a->monitor = m;
 	a->notifier = nf;
-	a->reload = reload;
-	a->ctx = ctx;
+	a->ops = *ops;
 	a->started = ev_time();
 	ev_io_init(&a->accept, on_accept, a->fd, EV_READ);
 	a->accept.data = a;

@@ -1,9 +1,10 @@
 /*
  * vigilctl.c: the operator's command-line client of vigil's admin interface
  * (SPEC.md "Command line", "Admin interface"): status, nodes and events to
- * read, drain/disable/enable/reload to act. One clear line on stderr and a
- * distinct exit status for every way it can fail, so scripts can tell
- * "vigil said no" from "vigil is not there".
+ * read, drain/disable/enable/reload to act, vip for keepalived's notify
+ * script. One clear line on stderr and a distinct exit status for every
+ * way it can fail, so scripts can tell "vigil said no" from "vigil is not
+ * there".
  */
 #include "config.h"
 
@@ -84,6 +85,12 @@ usage(FILE *f)
 		"  enable NODE         put NODE back into service\n"
 		"  reload              reload vigil's configuration (like "
 		"SIGHUP)\n"
+		"  vip STATE [INSTANCE]\n"
+		"                      for keepalived's notify script: this "
+		"appliance's VRRP\n"
+		"                      state (master, backup, fault, stop); "
+		"vigil raises\n"
+		"                      vip_changed\n"
 		"\n"
 		"options:\n"
 		"  -c CONFIG      vigil's configuration, read for "
@@ -92,8 +99,8 @@ usage(FILE *f)
 		"  -a ADDRESS     vigil's admin address, HOST:PORT "
 		"(default: admin.address,\n"
 		"                 or %s)\n"
-		"  -k TOKEN_FILE  the admin token for drain, disable, enable "
-		"and reload\n"
+		"  -k TOKEN_FILE  the admin token for drain, disable, enable, "
+		"reload and vip\n"
 		"                 (default: admin.token_file)\n"
 		"  -j             print vigil's JSON instead (events: one "
 		"object a line)\n"
@@ -684,19 +691,73 @@ cmd_reload(struct ctl *c, char **args)
 	return rc;
 }
 
+/* POST /api/vip/STATE[?instance=INSTANCE]: keepalived's notify script
+ * (etc/keepalived/vigil-notify) tells vigil this appliance's VRRP state.
+ * vigil judges STATE and INSTANCE (404, 400): its word, exit 1. */
+static int
+cmd_vip(struct ctl *c, char **args)
+{
+	char path[600], *st, *inst = NULL;
+	struct ctl_reply r;
+	struct json *ans;
+	int rc;
+
+	if ((st = ctl_http_escape(&c->http, args[0])) == NULL ||
+	    (args[1] != NULL &&
+	     (inst = ctl_http_escape(&c->http, args[1])) == NULL)) {
+		curl_free(st);
+		fprintf(stderr, "vigilctl: out of memory\n");
+		return CTL_EXIT_VIGIL;
+	}
+	if (strlen(st) + (inst ? strlen(inst) : 0) > sizeof(path) - 64) {
+		curl_free(st);
+		curl_free(inst);
+		return usage_error("the VRRP state or instance is too long");
+	}
+	snprintf(path, sizeof(path), "/api/vip/%s%s%s", st,
+		 inst ? "?instance=" : "", inst ? inst : "");
+	curl_free(st);
+	curl_free(inst);
+	rc = post(c, path, &r, &ans, NULL);
+	if (ans != NULL && c->json) {
+		print_body(&r);
+	} else if (ans != NULL) {
+		const char *got = json_string(json_get(ans, "vip"));
+		char *vip = ctl_clean(got ? got : "?");
+		char *name = args[1] ? ctl_clean(args[1]) : NULL;
+
+		if (vip == NULL || (args[1] != NULL && name == NULL))
+			puts("done");
+		else if (name != NULL)
+			printf("vip_changed raised: VRRP instance %s is now "
+			       "%s\n",
+			       name, vip);
+		else
+			printf("vip_changed raised: now %s\n", vip);
+		free(vip);
+		free(name);
+	}
+	json_free(ans);
+	ctl_reply_free(&r);
+	return rc;
+}
+
 static const struct command {
 	const char *name;
-	int nargs; /* NODE or nothing */
+	int min_args, max_args;
+	const char *missing; /* the question when an argument is missing */
 	bool events_opts;
 	int (*run)(struct ctl *c, char **args);
 } commands[] = {
-	{ "status", 0, false, cmd_status },
-	{ "nodes", 0, false, cmd_nodes },
-	{ "events", 0, true, cmd_events },
-	{ "drain", 1, false, cmd_drain },
-	{ "disable", 1, false, cmd_disable },
-	{ "enable", 1, false, cmd_enable },
-	{ "reload", 0, false, cmd_reload },
+	{ "status", 0, 0, NULL, false, cmd_status },
+	{ "nodes", 0, 0, NULL, false, cmd_nodes },
+	{ "events", 0, 0, NULL, true, cmd_events },
+	{ "drain", 1, 1, "which node?", false, cmd_drain },
+	{ "disable", 1, 1, "which node?", false, cmd_disable },
+	{ "enable", 1, 1, "which node?", false, cmd_enable },
+	{ "reload", 0, 0, NULL, false, cmd_reload },
+	{ "vip", 1, 2, "which VRRP state? master, backup, fault or stop", false,
+	  cmd_vip },
 };
 
 static const struct option long_opts[] = {
@@ -789,11 +850,11 @@ run(struct ctl *c, int argc, char **argv)
 				  long_opts, NULL)) != -1)
 		if ((rc = option(c, opt, argv)) != -1)
 			return rc;
-	if (argc - optind < cmd->nargs)
-		return usage_error("%s: which node?", cmd->name);
-	if (argc - optind > cmd->nargs)
+	if (argc - optind < cmd->min_args)
+		return usage_error("%s: %s", cmd->name, cmd->missing);
+	if (argc - optind > cmd->max_args)
 		return usage_error("unexpected \"%s\"",
-				   argv[optind + cmd->nargs]);
+				   argv[optind + cmd->max_args]);
 
 	if (resolve_address(c) == -1)
 		return CTL_EXIT_USAGE;

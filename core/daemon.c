@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -95,7 +96,28 @@ wall_ms(void)
 	return (double)ts.tv_sec * 1000.0 + (double)(ts.tv_nsec / 1000000);
 }
 
-/* A decision's event: its id, a log line, and the notifier. */
+/* An event, every field set but the id: its id, a log line, and the
+ * notifier. */
+static void
+raise_event(struct daemon *d, struct event *e)
+{
+	char who[256] = "";
+
+	event_make_id(e);
+	if (e->kind == EVENT_FAILOVER)
+		snprintf(who, sizeof(who), " from=%s to=%s", e->from, e->to);
+	else if (e->node != NULL)
+		snprintf(who, sizeof(who), " node=%s state=%s", e->node,
+			 e->state);
+	else if (e->state != NULL)
+		snprintf(who, sizeof(who), " state=%s", e->state);
+	log_info("event %s %s: cluster=%s%s: %s", event_kind_names[e->kind],
+		 e->id, e->cluster, who, e->reason ? e->reason : "");
+	if (d->notifier != NULL)
+		notifier_emit(d->notifier, e);
+}
+
+/* A decision's event. */
 static void
 on_event(void *ctx, const struct conf *conf, const struct policy_event *ev)
 {
@@ -115,20 +137,51 @@ on_event(void *ctx, const struct conf *conf, const struct policy_event *ev)
 		.dry_run = ev->dry_run,
 		.attempt = ev->attempt,
 	};
-	char who[256] = "";
 
 	e.evidence_ms =
 	    ev->evidence_ms > 0 ? (int64_t)ev->evidence_ms : e.time_ms;
-	event_make_id(&e);
-	if (ev->kind == EVENT_FAILOVER)
-		snprintf(who, sizeof(who), " from=%s to=%s", ev->from, ev->to);
-	else if (ev->node != NULL)
-		snprintf(who, sizeof(who), " node=%s state=%s", ev->node,
-			 e.state);
-	log_info("event %s %s: cluster=%s%s: %s", event_kind_names[ev->kind],
-		 e.id, conf->cluster_name, who, ev->reason ? ev->reason : "");
-	if (d->notifier != NULL)
-		notifier_emit(d->notifier, &e);
+	raise_event(d, &e);
+}
+
+/*
+ * POST /api/vip/STATE: keepalived's notify script says which VRRP state
+ * this appliance is in. Cluster-wide (no node), state the VRRP state; the
+ * evidence is the moment vigil was told, and no other appliance sees it:
+ * the appliance and the instance scope the id.
+ */
+static void
+admin_vip(void *ctx, enum vip_state state, const char *instance)
+{
+	struct daemon *d = ctx;
+	const char *name = vip_state_names[state].name;
+	char upper[16], reason[256], scope[160];
+	size_t i;
+
+	for (i = 0; name[i] != '\0' && i < sizeof(upper) - 1; i++)
+		upper[i] = (char)toupper((unsigned char)name[i]);
+	upper[i] = '\0';
+	if (instance != NULL)
+		snprintf(reason, sizeof(reason),
+			 "keepalived: VRRP instance %s is now %s on %s",
+			 instance, upper, d->conf->name);
+	else
+		snprintf(reason, sizeof(reason), "keepalived: now %s on %s",
+			 upper, d->conf->name);
+	snprintf(scope, sizeof(scope), "%s %s", d->conf->name,
+		 instance ? instance : "");
+
+	struct event e = {
+		.kind = EVENT_VIP_CHANGED,
+		.time_ms = (int64_t)wall_ms(),
+		.cluster = d->conf->cluster_name,
+		.appliance = d->conf->name,
+		.state = name,
+		.reason = reason,
+		.scope = scope,
+	};
+
+	e.evidence_ms = e.time_ms;
+	raise_event(d, &e);
 }
 
 static void
@@ -435,9 +488,15 @@ daemon_run(const char *conf_path, struct conf *conf)
 	}
 	ev_timer_init(&d.collect, on_collect, 1., 1.);
 	ev_timer_start(d.loop, &d.collect);
-	if (d.admin != NULL)
-		admin_start(d.admin, d.loop, d.monitor, d.notifier,
-			    admin_reload, &d);
+	if (d.admin != NULL) {
+		struct admin_ops ops = {
+			.reload = admin_reload,
+			.vip = admin_vip,
+			.ctx = &d,
+		};
+
+		admin_start(d.admin, d.loop, d.monitor, d.notifier, &ops);
+	}
 
 	log_info("vigil %s started: appliance %s, cluster %s, %zu node%s",
 		 PACKAGE_VERSION, d.conf->name, d.conf->cluster_name,

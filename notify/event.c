@@ -54,6 +54,10 @@ event_make_id(struct event *e)
 				 e->attempt);
 			hash_field(md, attempt);
 		}
+		if (e->scope != NULL) {
+			hash_field(md, "scope");
+			hash_field(md, e->scope);
+		}
 		EVP_DigestFinal_ex(md, h, &hl);
 	}
 	EVP_MD_CTX_free(md);

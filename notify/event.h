@@ -29,15 +29,20 @@ struct event {
 	const char *reason;
 	bool dry_run; /* restart_started without running anything */
 	int attempt;  /* restart events: the attempt (in the id); 0: none */
+	/* In the id, not the JSON: for an event only this appliance can see
+	 * (vip_changed: "APPLIANCE INSTANCE"), so that another appliance's
+	 * event of the same kind, state and millisecond is not taken for a
+	 * duplicate of it. NULL for evidence every appliance shares. */
+	const char *scope;
 	char id[EVENT_ID_LEN + 1];
 };
 
 /*
  * Sets e->id: a ULID whose time is evidence_ms and whose other 80 bits
  * are a SHA-256 of (cluster, event, node, from, to, prev, state,
- * evidence_ms, and the attempt of restart events: every attempt is news
- * even when the evidence has not moved). Sorting ids sorts events by the
- * time of their evidence.
+ * evidence_ms, the attempt of restart events: every attempt is news
+ * even when the evidence has not moved, and the scope when set). Sorting
+ * ids sorts events by the time of their evidence.
  */
 void event_make_id(struct event *e);
 

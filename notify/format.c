@@ -21,6 +21,10 @@ format_summary(const struct event_view *v, struct buf *b)
 		buf_printf(b, ": %s (%s)", v->node, v->state);
 	else if (v->node != NULL)
 		buf_printf(b, ": %s", v->node);
+	else if (v->state != NULL && v->appliance != NULL)
+		/* A cluster-wide event with a state is about the appliance's
+		 * own (vip_changed: its VRRP state). */
+		buf_printf(b, ": %s (%s)", v->appliance, v->state);
 }
 
 void

@@ -4,7 +4,9 @@
 # without or with a wrong one, 403 without token_file, and nothing changes),
 # a drain that really stops new clients while sticky ones stay, disable and
 # enable, reload through the API (good and broken files), the event log,
-# and /metrics checked line by line against the Prometheus text format.
+# keepalived's VRRP state (POST /api/vip/STATE: vip_changed in the event log
+# and at a webhook receiver), and /metrics checked line by line against the
+# Prometheus text format.
 . "$top_srcdir/tests/integration/lib.sh"
 
 command -v curl >/dev/null || t_skip_all "curl is not installed"
@@ -32,6 +34,11 @@ nodes_of() { for _ in $(seq 1 "$1"); do api "$V/"; done | awk '{print $1}' | sor
 sim_start a running "${TIM[@]}" --priority 1 || t_bail "sim a"
 sim_start b running "${TIM[@]}" --priority 2 || t_bail "sim b"
 
+# a webhook receiver for vip_changed: $T/hook.jsonl, one request a line
+HOOK=$(free_port)
+bg recv $PY "$top_srcdir/tests/integration/receiver.py" --port "$HOOK" --out "$T/hook.jsonl"
+wait_for 10 port_open "$HOOK" || t_bail "the webhook receiver did not start"
+
 write_conf() { # TOKEN_LINE
 	cat >"$T/vigil.conf" <<CONF
 vigil = { name = "lb-a"; spool_dir = "$T/spool"; };
@@ -43,6 +50,7 @@ health = {
   probe = { interval_ms = 200; timeout_ms = 200; rise = 1; fall = 2; };
   heartbeat = { conninfo = "$PG_CONNINFO"; interval_ms = 200; failover_heartbeats = 5; };
 };
+notify = { channels = ( { type = "webhook"; url = "http://127.0.0.1:$HOOK/hook"; events = ["vip_changed"]; } ); };
 admin = { address = "127.0.0.1:$APORT"; $1 };
 CONF
 }
@@ -116,6 +124,71 @@ last_id=$($PY -c "import json; print(json.load(open('$T/ev.json'))['events'][-1]
 t_is "$(api "$A/api/events?since=$first_id" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')" $((n_all - 1)) "since=ID: the events after it"
 t_is "$(api "$A/api/events?since=$last_id" | $PY -c 'import json,sys; print(len(json.load(sys.stdin)["events"]))')" 0 "since the last: none"
 t_is "$(code "$A/api/events?limit=x")" 400 "a bad limit: 400"
+
+# ---------------------------------------------------------------- the VIP
+# keepalived's notify script (etc/keepalived/vigil-notify) tells vigil its
+# VRRP state: POST /api/vip/STATE[?instance=NAME] raises vip_changed.
+# vip_events [STATE]: the vip_changed events in the log (of STATE), one
+# JSON object a line
+vip_events() {
+	api "$A/api/events" | $PY -c '
+import json, sys
+for e in json.load(sys.stdin)["events"]:
+    if e["event"] == "vip_changed" and (len(sys.argv) < 2 or e["state"] == sys.argv[1]):
+        print(json.dumps(e, sort_keys=True))' "$@"
+}
+t_is "$(code -X POST "$A/api/vip/master?instance=VI_1")" 401 "POST /api/vip/master without a token: 401"
+t_is "$(code -X POST -H 'Authorization: Bearer wrong' "$A/api/vip/master")" 401 "with a wrong token: 401"
+t_is "$(code "$A/api/vip/master")" 405 "GET /api/vip/master: 405"
+t_is "$(vip_events)" "" "and no vip_changed was raised"
+t_is "$(api -X POST "${AUTH[@]}" "$A/api/vip/master?instance=VI_1")" '{"vip":"master","instance":"VI_1"}' \
+	"POST /api/vip/master?instance=VI_1: the state and the instance"
+t_is "$(api -X POST "${AUTH[@]}" "$A/api/vip/backup")" '{"vip":"backup","instance":null}' \
+	"without an instance: null"
+t_is "$(api -X POST "${AUTH[@]}" "$A/api/vip/fault?instance=VI%5F2&x=1")" '{"vip":"fault","instance":"VI_2"}' \
+	"the instance percent-decoded, other parameters ignored"
+t_is "$(code -X POST "${AUTH[@]}" "$A/api/vip/stop?instance=$(printf 'i%.0s' $(seq 64))")" 200 "stop, an instance of 64 bytes: 200"
+out=$(api -X POST "${AUTH[@]}" -w ' %{http_code}' "$A/api/vip/primary" | tr -d '\n')
+t_like "$out" '^\{"error":"[^"]+"\} 404$' "an unknown state: 404 with {\"error\":…}"
+t_is "$(code -X POST "${AUTH[@]}" "$A/api/vip/MASTER")" 404 "states are lower case: MASTER is unknown"
+t_is "$(code -X POST "${AUTH[@]}" "$A/api/vip/")" 404 "no state: 404"
+t_is "$(code -X POST "${AUTH[@]}" "$A/api/vip/master/x")" 404 "more after the state: 404"
+for bad in "$(printf 'i%.0s' $(seq 65))" "" "a%0Ab" "a%7F" "%C3%A9" "a%2" "a%zz"; do
+	out=$(api -X POST "${AUTH[@]}" -w ' %{http_code}' "$A/api/vip/master?instance=$bad" | tr -d '\n')
+	t_like "$out" '^\{"error":"instance: [^"]+"\} 400$' "a bad instance ($bad): 400 with {\"error\":…}"
+done
+t_is "$(vip_events | grep -c .)" 4 "four vip_changed events: one per accepted POST"
+ev=$(vip_events master)
+t_like "$ev" '"reason": "keepalived: VRRP instance VI_1 is now MASTER on lb-a"' "vip_changed master: the reason names the instance and the appliance"
+t_like "$ev" '"appliance": "lb-a"' "the appliance"
+t_ok "no node: it is cluster-wide" bash -c "! grep -q '\"node\"' <<<'$ev'"
+t_like "$(vip_events backup)" '"reason": "keepalived: now BACKUP on lb-a"' "vip_changed backup without an instance: its reason"
+t_ok "the id's time is when it was raised (its evidence)" $PY -c '
+import json, sys, datetime
+e = json.loads(sys.argv[1])
+b32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ms = 0
+for ch in e["id"][:10]:
+    ms = ms * 32 + b32.index(ch)
+t = datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+assert ms == round(t.timestamp() * 1000), (ms, e["time"])' "$ev"
+t_ok "the ids of the four differ" test "$(vip_events | $PY -c 'import json,sys; print(len({json.loads(l)["id"] for l in sys.stdin}))')" = 4
+# posted STATE: the vip_changed bodies the receiver got (of STATE)
+posted() {
+	[ -f "$T/hook.jsonl" ] || return 0
+	$PY - "$T/hook.jsonl" "$1" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    b = json.loads(json.loads(line)["body"])
+    if b.get("event") == "vip_changed" and b.get("state") == sys.argv[2]:
+        print(json.dumps(b, sort_keys=True))
+PY
+}
+has_posted() { [ -n "$(posted "$1")" ]; }
+t_wait 5 "the webhook receiver got vip_changed master" has_posted master
+t_is "$(posted master)" "$ev" "the same event as in the log"
+others_posted() { has_posted backup && has_posted fault && has_posted stop; }
+t_wait 5 "and the other three" others_posted
 
 # ---------------------------------------------------------------- metrics
 api "$A/metrics" >"$T/metrics.txt"
@@ -222,6 +295,7 @@ write_conf ""
 vigil_start "$T/vigil.conf"
 t_wait 10 "vigil is back" bash -c "curl -sf $A/api/status -o /dev/null"
 t_is "$(code -X POST "${AUTH[@]}" "$A/api/nodes/a/disable")" 403 "no token_file: every POST is refused (403)"
+t_is "$(code -X POST "${AUTH[@]}" "$A/api/vip/master")" 403 "POST /api/vip/master too (403)"
 t_like "$(api -X POST "$A/api/reload")" 'no admin.token_file' "and says why"
 t_wait 5 "a still running" state_is a running
 

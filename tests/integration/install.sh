@@ -81,12 +81,25 @@ for s in vro-cluster uipath-nlb genesys-ors; do
 	t_is "$(mode "$f")" 644 "$s.conf is mode 0644"
 	t_ok "$s.conf is the one in etc/" cmp "$f" "$top_srcdir/etc/$s.conf"
 done
+f=$(find_one "*/doc/vigil/examples/keepalived.conf")
+t_ok "keepalived.conf is installed in DOCDIR/examples" test -n "$f"
+t_is "$(mode "$f")" 644 "keepalived.conf is mode 0644"
+t_ok "keepalived.conf is the one in etc/keepalived/" cmp "$f" "$top_srcdir/etc/keepalived/keepalived.conf"
+t_ok "nothing is installed in keepalived's own folder" test -z "$(find "$ROOT" -path '*/keepalived/keepalived.conf' -not -path '*/doc/*')"
 
 # --- hooks ------------------------------------------------------------------------
 hooks=$ROOT$etcdir/hooks
 for h in restart-vro restart-systemd page-oncall; do
 	t_is "$(mode "$hooks/$h")" 755 "hook $h is in SYSCONFDIR/vigil/hooks, mode 0755"
 	t_ok "hook $h is the one in etc/hooks/" cmp "$hooks/$h" "$top_srcdir/etc/hooks/$h"
+done
+# keepalived's scripts, where the example keepalived.conf points
+for h in vigil-check vigil-notify; do
+	f=$ROOT$etcdir/keepalived/$h
+	t_is "$(mode "$f")" 755 "$h is in SYSCONFDIR/vigil/keepalived, mode 0755"
+	t_ok "$h is the one in etc/keepalived/" cmp "$f" "$top_srcdir/etc/keepalived/$h"
+	t_ok "the example keepalived.conf names it in SYSCONFDIR/vigil/keepalived" \
+		grep -q "\"/etc/vigil/keepalived/$h " "$top_srcdir/etc/keepalived/keepalived.conf"
 done
 echo '# edited by the operator' >>"$hooks/restart-vro"
 cp "$hooks/restart-vro" "$T/edited"

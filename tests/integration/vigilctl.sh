@@ -2,10 +2,12 @@
 # vigilctl.sh: the operator's client (SPEC.md "Command line", "Admin
 # interface") against a real vigil, PostgreSQL and two simulated nodes:
 # status, nodes and JSON; events after a failover, and followed as they
-# happen; drain, disable, enable and reload with the token from
-# admin.token_file; and every failure with its own message and exit status
-# (wrong token, no token_file in vigil, vigil not running, token file
-# missing, bad usage). The token never shows in any output.
+# happen; drain, disable, enable, reload and vip with the token from
+# admin.token_file; keepalived's scripts in etc/keepalived/ (vigil-notify
+# through vigilctl vip, vigil-check); and every failure with its own
+# message and exit status (wrong token, no token_file in vigil, vigil not
+# running, token file missing, bad usage). The token never shows in any
+# output.
 # shellcheck disable=SC2317 # the helpers run through t_ok and t_wait
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$top_srcdir/tests/integration/lib.sh"
@@ -144,6 +146,58 @@ t_wait 5 "vro-1 no longer disabled" bash -c "[ \"\$(cd / && '$CTL' -c '$CONF' no
 ctl drain vro-9
 t_is "$RC:$ERR" "1:vigilctl: no node vro-9" "an unknown node: vigil's error, exit 1"
 
+# ---------------------------------------------------------------- the VIP
+ctl vip master VI_1
+t_is "$RC:$OUT" "0:vip_changed raised: VRRP instance VI_1 is now master" "vip master VI_1"
+ctl -j vip backup
+t_is "$RC:$OUT" '0:{"vip":"backup","instance":null}' "-j vip backup: vigil's JSON, no instance"
+ctl vip fault 'VI 3/x&y=z'
+t_is "$RC:$OUT" "0:vip_changed raised: VRRP instance VI 3/x&y=z is now fault" "an instance with URL characters goes as it is"
+ctl vip primary
+t_is "$RC:$ERR" "1:vigilctl: the VRRP states are master, backup, fault and stop" "an unknown state: vigil's error, exit 1"
+ctl vip master $'VI\t1'
+t_like "$RC:$ERR" "^1:vigilctl: instance: " "an instance that is not printable: vigil's error, exit 1"
+ctl events -n 20
+t_like "$OUT" "^[0-9T:.-]+Z vip_changed - master keepalived: VRRP instance VI_1 is now MASTER on lb-t$" "events shows vip_changed, cluster-wide"
+t_like "$OUT" " vip_changed - fault keepalived: VRRP instance VI 3/x&y=z is now FAULT on lb-t$" "with the instance as it was given"
+
+# keepalived's notify script, run as keepalived runs it (its own options,
+# then TYPE NAME STATE PRIORITY) with a bare environment.
+notify() {
+	RC=0
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin timeout 30 \
+		"$top_srcdir/etc/keepalived/vigil-notify" --vigilctl "$CTL" -c "$CONF" "$@" \
+		>"$T/out" 2>"$T/err" || RC=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+	cat "$T/out" "$T/err" >>"$T/all-output"
+}
+last_vip() { # the last vip_changed's state and reason
+	ctl -j events -n 1
+	"$PY" -c 'import json,sys; e=json.loads(sys.stdin.read()); print(e["event"], e["state"], e["reason"])' <<<"$OUT"
+}
+notify INSTANCE VI_2 BACKUP 100
+t_is "$RC:$OUT$ERR" "0:" "vigil-notify INSTANCE VI_2 BACKUP 100: exit 0, quiet"
+t_is "$(last_vip)" "vip_changed backup keepalived: VRRP instance VI_2 is now BACKUP on lb-t" "vigil raised vip_changed backup for VI_2"
+notify INSTANCE VI_2 MASTER 100
+t_is "$RC:$(last_vip)" "0:vip_changed master keepalived: VRRP instance VI_2 is now MASTER on lb-t" "MASTER: master"
+notify GROUP G_1 FAULT 0
+t_is "$RC:$(last_vip)" "0:vip_changed fault keepalived: VRRP instance G_1 is now FAULT on lb-t" "a sync group's FAULT: fault"
+notify INSTANCE VI_2 DELETED
+t_is "$RC:$(last_vip)" "0:vip_changed stop keepalived: VRRP instance VI_2 is now STOP on lb-t" "keepalived 2.2's DELETED: stop"
+notify INSTANCE VI_2 STOP 100
+t_is "$RC:$(last_vip)" "0:vip_changed stop keepalived: VRRP instance VI_2 is now STOP on lb-t" "STOP: stop"
+for args in "INSTANCE VI_2" "INSTANCE VI_2 BOGUS 100" "PEER VI_2 MASTER 100"; do
+	# shellcheck disable=SC2086 # split on purpose
+	notify $args
+	t_is "$RC" 2 "vigil-notify $args: exit 2"
+done
+t_like "$ERR" "^vigil-notify: PEER VI_2: not an INSTANCE or GROUP" "and says why"
+
+# keepalived's track script: healthy while vigil answers GET /api/status.
+check() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin timeout 30 "$top_srcdir/etc/keepalived/vigil-check" "$@" >&2; }
+t_ok "vigil-check 127.0.0.1:$ADMIN: healthy (exit 0)" check "127.0.0.1:$ADMIN"
+
 ctl reload
 t_is "$RC:$OUT" "0:configuration reloaded" "reload"
 cp "$CONF" "$T/etc/good.conf"
@@ -184,19 +238,25 @@ t_is "$RC" 1 "no token_file in vigil: exit 1"
 t_is "$ERR" "vigilctl: vigil has no admin.token_file configured: POSTs are refused" "no token_file in vigil: the 403 explained"
 ctl -t "$T/etc/admin.token" reload
 t_is "$RC" 1 "even with a token: exit 1"
+ctl -t "$T/etc/admin.token" vip master VI_1
+t_is "$RC:$ERR" "1:vigilctl: vigil has no admin.token_file configured: POSTs are refused" "vip too: the 403 explained, exit 1"
 
 # ---------------------------------------------------------------- not there
 vigil_stop
 ctl status
 t_is "$RC" 3 "vigil not running: exit 3"
 t_is "$ERR" "vigilctl: cannot reach vigil at 127.0.0.1:$ADMIN: Connection refused — is vigil running? (admin.address in $CONF)" "vigil not running: the message"
+notify INSTANCE VI_1 MASTER 100
+t_is "$RC" 3 "vigil-notify with vigil not running: vigilctl's exit 3"
+t_like "$ERR" "^vigil-notify: INSTANCE VI_1 is now MASTER, but vigil was not told \(exit 3\): vigilctl: cannot reach vigil" "and says so"
+t_ok "vigil-check with vigil not running: unhealthy (exit 1)" ! check "127.0.0.1:$ADMIN"
 RC=0
 ERR=$(timeout 30 "$CTL" -c "$T/etc/nowhere.conf" status 2>&1) || RC=$?
 t_is "$RC" 2 "-c naming a missing file: exit 2"
 t_like "$ERR" "nowhere.conf: cannot read the file: No such file or directory" "and names the file"
 
 # ---------------------------------------------------------------- usage
-for args in "" "bogus" "drain" "drain a b" "status extra" "events -n -1" "-x status" "events -n"; do
+for args in "" "bogus" "drain" "drain a b" "status extra" "events -n -1" "-x status" "vip" "vip master VI_1 x" "events -n"; do
 	RC=0
 	# shellcheck disable=SC2086
 	"$CTL" -a 127.0.0.1:1 $args >/dev/null 2>"$T/err" || RC=$?

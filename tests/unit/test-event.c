@@ -84,6 +84,35 @@ test_id(void)
 	event_make_id(&y);
 	ok(strcmp(x.id, y.id) != 0, "fields do not run into each other");
 	ok(strncmp(x.id, "0000000005", 10) == 0, "evidence 5 ms: time part");
+
+	/* vip_changed: only its appliance sees it, so its scope (appliance
+	 * and VRRP instance) is in the id, never in the JSON. */
+	struct event v1 = { .kind = EVENT_VIP_CHANGED,
+			    .cluster = "c",
+			    .appliance = "lb-1",
+			    .state = "master",
+			    .evidence_ms = 7,
+			    .scope = "lb-1 VI_1" };
+	struct event v2 = v1;
+	struct buf js = { 0 };
+
+	v2.appliance = "lb-2";
+	v2.scope = "lb-2 VI_1";
+	event_make_id(&v1);
+	event_make_id(&v2);
+	ok(strcmp(v1.id, v2.id) != 0,
+	   "two appliances' MASTER in the same millisecond: two ids");
+	v2 = v1;
+	event_make_id(&v2);
+	is_str(v1.id, v2.id, "the same scope: the same id");
+	v2.scope = NULL;
+	event_make_id(&v2);
+	ok(strcmp(v1.id, v2.id) != 0, "a scope changes the id");
+	event_json(&v1, &js);
+	buf_add(&js, "", 1);
+	ok(!js.oom && strstr(js.p, "VI_1") == NULL,
+	   "the scope is not in the JSON");
+	buf_free(&js);
 }
 
 static void

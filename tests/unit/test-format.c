@@ -272,6 +272,17 @@ test_formats(void)
 	   b.p);
 	buf_free(&b);
 	event_view_free(&v);
+
+	e = sample();
+	e.kind = EVENT_VIP_CHANGED;
+	e.node = e.from = e.to = NULL;
+	e.state = "master";
+	round_trip(&e, &v);
+	format_summary(&v, &b);
+	is_str(text(&b), "[vigil vro-prod] vip_changed: lb-1 (master)",
+	       "vip_changed summary: APPLIANCE (STATE)");
+	buf_free(&b);
+	event_view_free(&v);
 }
 
 int
