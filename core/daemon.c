@@ -184,6 +184,32 @@ admin_vip(void *ctx, enum vip_state state, const char *instance)
 	raise_event(d, &e);
 }
 
+/* Several appliances: the monitor knows who leads; the notifier acts on it,
+ * and its deliveries are recorded for the followers. */
+static void
+on_deliver(void *ctx, bool all)
+{
+	struct daemon *d = ctx;
+
+	notifier_follow(d->notifier, !all);
+}
+
+static void
+on_settled(void *ctx, const char *channel, const char *id, double raised)
+{
+	struct daemon *d = ctx;
+
+	notifier_settled(d->notifier, channel, id, raised);
+}
+
+static void
+on_delivered(void *ctx, const char *channel, const char *id, double raised)
+{
+	struct daemon *d = ctx;
+
+	monitor_delivered(d->monitor, channel, id, raised);
+}
+
 static void
 node_table(void *ctx, struct buf *out)
 {
@@ -390,6 +416,7 @@ int
 daemon_run(const char *conf_path, struct conf *conf)
 {
 	struct daemon d = { .conf_path = conf_path, .conf = conf };
+	struct monitor_ops mops = { on_event, on_deliver, on_settled, NULL };
 	struct route_settings rs = { 0 };
 	struct passwd *pw = NULL;
 	SSL_CTX *node_tls;
@@ -471,9 +498,12 @@ daemon_run(const char *conf_path, struct conf *conf)
 			err);
 		goto out;
 	}
+	mops.ctx = &d;
 	d.monitor = d.curl ? monitor_start(d.loop, d.curl, d.conf, &d.routes,
-					   &rs, on_event, &d)
+					   &rs, &mops)
 			   : NULL;
+	if (d.monitor != NULL)
+		notifier_on_ack(d.notifier, on_delivered, &d);
 	route_settings_release(&rs);
 	if (d.monitor == NULL) {
 		fprintf(stderr, "vigil: cannot start the monitor: out of "

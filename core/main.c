@@ -91,6 +91,14 @@ main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (check) {
+		if (!conf->heartbeat_enabled)
+			fprintf(stderr,
+				"warning: %s: health.heartbeat is not set: this "
+			       "appliance is its own leader; with several "
+			       "appliances in front of cluster %s, every one of "
+			       "them sends the notifications and runs the "
+			       "restart hooks\n",
+			       conf->file, conf->cluster_name);
 		printf("configuration OK\n");
 		conf_free(conf);
 		curl_global_cleanup();

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/memo.h"
 #include "health/heartbeat.h"
+#include "health/leader.h"
 #include "health/monitor.h"
 #include "health/probe.h"
 #include "notify/hooks.h"
@@ -55,6 +56,9 @@ struct mon_node {
 	double since;		  /* wall clock of the last state change */
 	struct flap_track flap;
 	struct hook_run *hook;	 /* its restart hook, while it runs */
+	bool claiming;		 /* its restart attempt is being claimed */
+	int64_t incident;	 /* the beat that made it shut_down (ms) */
+	double episode_ms; /* evidence of the node_down that began its outage */
 	unsigned long ejections; /* passive ejections so far */
 };
 
@@ -64,8 +68,9 @@ struct monitor {
 	const struct conf *conf;
 	struct route_holder *routes;
 	struct route_settings settings;
-	monitor_event_fn on_event;
-	void *ctx;
+	struct monitor_ops ops;
+	struct leader *leader; /* NULL without a heartbeat database */
+	enum leadership lead;
 	struct prober *prober;
 	struct heartbeat *heartbeat;
 	enum hb_source source;
@@ -134,6 +139,13 @@ node_index(const struct monitor *m, const char *name)
 	return -1;
 }
 
+static bool
+up_state(enum node_state s)
+{
+	return s == NODE_RUNNING || s == NODE_STANDBY || s == NODE_UNKNOWN ||
+	       s == NODE_DRAINING;
+}
+
 /*
  * Every event leaves through here. Its evidence time (part of its id) is
  * the node's last beat as the database dates it, when the database has
@@ -163,8 +175,21 @@ emit(void *ctx, const struct policy_event *ev)
 				    ? (double)m->nodes[i].hb_beat_ms
 				    : floor(beat / 1000.0) * 1000.0;
 	}
+	/* A node back is dated by the start of its outage, which every
+	 * appliance saw alike, rather than by the beats that flow again
+	 * (each appliance sees the recovery after its own latest one);
+	 * and the state it came back from is left out, since only the
+	 * leader shows restarting. */
+	if (i >= 0 && ev->kind == EVENT_NODE_DOWN && up_state(ev->prev))
+		m->nodes[i].episode_ms = e.evidence_ms;
+	if (i >= 0 && ev->kind == EVENT_NODE_UP &&
+	    m->nodes[i].episode_ms > 0) {
+		e.evidence_ms = m->nodes[i].episode_ms;
+		e.prev = e.state;
+		m->nodes[i].episode_ms = 0;
+	}
 	m->events[e.kind]++;
-	m->on_event(m->ctx, m->conf, &e);
+	m->ops.event(m->ops.ctx, m->conf, &e);
 }
 
 static enum hb_evidence
@@ -384,6 +409,11 @@ pacing_emit(void *ctx, const struct pacing_event *pe)
 
 	snprintf(reason, sizeof(reason), "attempt %d: %s", pe->attempt,
 		 pe->reason);
+	if (m->leader != NULL && (pe->kind == EVENT_RESTART_SUCCEEDED ||
+				  pe->kind == EVENT_RESTART_FAILED))
+		leader_record_outcome(m->leader, ev.node,
+				      m->nodes[pe->node].incident, pe->attempt,
+				      pe->kind == EVENT_RESTART_SUCCEEDED);
 	log_info("node %s: %s", ev.node, reason);
 	emit(m, &ev);
 }
@@ -438,8 +468,15 @@ evaluate_node(struct monitor *m, size_t i)
 	struct node_evidence e;
 	char why[320];
 
+	enum node_state prev_base = cn->base;
+
 	mn->hb = judge(m, mn);
 	cn->base = node_decide(mn->probe.verdict, mn->hb);
+	/* The incident a restart belongs to: the beat after which the node
+	 * fell silent, the same on every appliance (0: no beat known). */
+	if (cn->base == NODE_SHUT_DOWN && prev_base != NODE_SHUT_DOWN)
+		mn->incident = mn->hb_row && mn->hb_beat_ms > 0 ? mn->hb_beat_ms
+								 : 0;
 	cn->state = shown_state(m, i);
 	if (m->conf->restart_enabled)
 		pacing_observe(&m->pacing, i,
@@ -590,16 +627,19 @@ on_hook_done(void *ctx, const char *node, bool ok, const char *detail)
 	m->nodes[i].hook = NULL;
 	m->hook_runs[ok ? HOOK_OK : HOOK_FAILED]++;
 	log_info("hook %s: %s", node, detail);
+	if (m->leader != NULL)
+		leader_record_hook(m->leader, node, m->nodes[i].incident,
+				   m->tracks[i].attempt, ok, detail);
 	pacing_exited(&m->pacing, (size_t)i, ok, detail, mono_now() * 1000.0,
 		      pacing_emit, m);
 	evaluate_node(m, (size_t)i);
 	evaluate_cluster(m);
 }
 
-/* Starts node i's hook (or its dry run); a hook that cannot start is a
- * failed attempt. */
+/* Runs node i's hook for attempt (started in pacing already), or its dry
+ * run; a hook that cannot start is a failed attempt. */
 static void
-restart_start(struct monitor *m, size_t i)
+restart_run(struct monitor *m, size_t i, int attempt)
 {
 	struct mon_node *mn = &m->nodes[i];
 	struct node_evidence e;
@@ -608,7 +648,7 @@ restart_start(struct monitor *m, size_t i)
 		.node = m->cnodes[i].name,
 		.address = mn->conf->addr.text,
 		.reason = why,
-		.attempt = m->tracks[i].attempts + 1,
+		.attempt = attempt,
 		.hb_age_ms = mn->hb_row && m->source == SOURCE_UP
 				 ? node_age_ms(m, mn)
 				 : -1,
@@ -620,7 +660,6 @@ restart_start(struct monitor *m, size_t i)
 	node_why(m->cnodes[i].base, &e, why, sizeof(why));
 	rc = hook_run(m->loop, m->conf, &hn, on_hook_done, m, &mn->hook, err,
 		      sizeof(err));
-	pacing_started(&m->pacing, i, mono_now() * 1000.0);
 	if (rc != 0)
 		m->hook_runs[rc == 1 ? HOOK_DRY_RUN : HOOK_FAILED]++;
 	if (rc == -1) {
@@ -628,6 +667,9 @@ restart_start(struct monitor *m, size_t i)
 			  m->conf->restart_command[0], err);
 		snprintf(reason, sizeof(reason), "cannot start %s: %s",
 			 m->conf->restart_command[0], err);
+		if (m->leader != NULL)
+			leader_record_hook(m->leader, hn.node, mn->incident,
+					   attempt, false, reason);
 		pacing_exited(&m->pacing, i, false, reason, mono_now() * 1000.0,
 			      pacing_emit, m);
 		evaluate_node(m, i);
@@ -642,6 +684,83 @@ restart_start(struct monitor *m, size_t i)
 	emit(m, &ev);
 }
 
+/* The database's answer to node's claim (SPEC.md "Several appliances"):
+ * run the hook, or carry on with the attempt another appliance ran. */
+static void
+on_claimed(void *ctx, const char *node, const struct restart_record *rec)
+{
+	struct monitor *m = ctx;
+	long i = node_index(m, node);
+	double now = mono_now() * 1000.0, left;
+	const struct conf *c = m->conf;
+	enum adopt_outcome how = ADOPT_WAITING;
+	struct restart_track *t;
+
+	if (i < 0 || !m->nodes[i].claiming)
+		return;
+	m->nodes[i].claiming = false;
+	t = &m->tracks[i];
+	if (rec == NULL || (rec->granted && t->back)) {
+		/* No answer: asked again in a second, if still leading. */
+		pacing_unstart(&m->pacing, (size_t)i, now + 1000.0);
+	} else if (rec->granted) {
+		restart_run(m, (size_t)i, t->attempt);
+	} else {
+		if (rec->outcome == 1)
+			how = ADOPT_SUCCEEDED;
+		else if (rec->outcome == 0 || rec->hook == 0)
+			how = ADOPT_FAILED;
+		/* Its hook exited 0: the wait runs from its end. Still
+		 * running, or its appliance died: the hook's timeout and the
+		 * kill's grace, then the wait, all from its start. */
+		if (rec->hook == 1)
+			left = c->restart_wait_running_ms - rec->ended_ms;
+		else
+			left = c->restart_timeout_ms + 5000.0 +
+			       c->restart_wait_running_ms - rec->started_ms;
+		log_info("node %s: attempt %d of its restart was started by "
+			 "%s %.1f s ago; this appliance carries it on instead "
+			 "of running the hook again",
+			 node, rec->attempts, rec->by ? rec->by : "?",
+			 rec->started_ms / 1000.0);
+		pacing_adopt(&m->pacing, (size_t)i, rec->attempts, how,
+			     now + (left > 0 ? left : 0), now, pacing_emit, m);
+	}
+	evaluate_node(m, (size_t)i);
+	evaluate_cluster(m);
+}
+
+/* Starts node i's next attempt: with several appliances, claimed on the
+ * database first, so that no attempt runs twice. Returns false when it
+ * could not be started now. */
+static bool
+restart_start(struct monitor *m, size_t i)
+{
+	struct mon_node *mn = &m->nodes[i];
+	int attempt = pacing_started(&m->pacing, i, mono_now() * 1000.0);
+
+	if (m->leader == NULL || m->pacing.dry_run ||
+	    !leader_records(m->leader)) {
+		restart_run(m, i, attempt);
+		return true;
+	}
+	if (leader_claim(m->leader, m->cnodes[i].name, mn->incident, attempt,
+			 on_claimed, m) == -1) {
+		pacing_unstart(&m->pacing, i, mono_now() * 1000.0 + 1000.0);
+		return false;
+	}
+	mn->claiming = true;
+	evaluate_node(m, i);
+	return true;
+}
+
+/* Hooks run on the leader only, and on an appliance alone. */
+static bool
+may_run_hooks(const struct monitor *m)
+{
+	return m->lead == LEAD_SOLE || m->lead == LEAD_LEADER;
+}
+
 static void
 restart_pump(struct monitor *m)
 {
@@ -651,8 +770,9 @@ restart_pump(struct monitor *m)
 	if (!m->conf->restart_enabled)
 		return;
 	pacing_tick(&m->pacing, now, pacing_emit, m);
-	while ((i = pacing_due(&m->pacing, now)) >= 0)
-		restart_start(m, (size_t)i);
+	while (may_run_hooks(m) && (i = pacing_due(&m->pacing, now)) >= 0)
+		if (!restart_start(m, (size_t)i))
+			break;
 	/* A wait that ran out shows the node shut_down again. */
 	for (size_t k = 0; k < m->n; k++)
 		if (m->cnodes[k].state != shown_state(m, k))
@@ -766,6 +886,93 @@ on_source(void *ctx, bool up, const char *why)
 
 	source_changed(m, up, why);
 	evaluate(m);
+}
+
+static void
+on_lead(void *ctx, enum leadership now, const char *holder, const char *prev)
+{
+	struct monitor *m = ctx;
+	enum leadership was = m->lead;
+	char reason[256];
+	struct policy_event ev = { .kind = EVENT_LEADER_CHANGED,
+				   .reason = reason };
+
+	m->lead = now;
+	m->ops.deliver(m->ops.ctx,
+		       now != LEAD_FOLLOWER && now != LEAD_CONNECTING);
+	if (now != LEAD_LEADER || was == LEAD_LEADER)
+		return;
+	/* Taking the lead from another appliance is news; being first to
+	 * start, or taking it back after a blip of this one's session, is
+	 * not. */
+	if (prev != NULL || was == LEAD_FOLLOWER) {
+		snprintf(reason, sizeof(reason),
+			 "%s leads cluster %s now%s%s", m->conf->name,
+			 m->conf->cluster_name,
+			 prev ? "; the last leader was " : "",
+			 prev ? prev : "");
+		emit(m, &ev);
+	}
+	/* Hooks that waited for a leader, and attempts to carry on. */
+	restart_pump(m);
+}
+
+static void
+on_settled(void *ctx, const char *channel, const char *id, double raised)
+{
+	struct monitor *m = ctx;
+
+	m->ops.settled(m->ops.ctx, channel, id, raised);
+}
+
+/* Contends for the lead when a heartbeat database is configured; alone
+ * otherwise. Returns -1 out of memory. */
+static int
+lead_start(struct monitor *m)
+{
+	static const struct leader_sink proto = { on_lead, on_settled, NULL };
+	struct leader_sink sink = proto;
+
+	if (!m->conf->heartbeat_enabled) {
+		m->lead = LEAD_SOLE;
+		m->ops.deliver(m->ops.ctx, true);
+		return 0;
+	}
+	sink.ctx = m;
+	m->lead = LEAD_CONNECTING;
+	m->ops.deliver(m->ops.ctx, false);
+	m->leader = leader_start(m->loop, m->conf, &sink);
+	return m->leader ? 0 : -1;
+}
+
+/* A reload keeps the session (and the lock) unless it names another
+ * database, cluster or appliance. */
+static void
+lead_reload(struct monitor *m)
+{
+	if (m->leader != NULL && leader_reload(m->leader, m->conf) == 0)
+		return;
+	if (m->leader != NULL) {
+		leader_stop(m->leader); /* the lock goes with the session */
+		m->leader = NULL;
+		for (size_t i = 0; i < m->n; i++)
+			if (m->nodes[i].claiming) {
+				m->nodes[i].claiming = false;
+				pacing_unstart(&m->pacing, i,
+					       mono_now() * 1000.0);
+			}
+	}
+	if (lead_start(m) == -1)
+		log_error("leadership: out of memory; this appliance neither "
+			  "leads nor follows until the next reload");
+}
+
+void
+monitor_delivered(struct monitor *m, const char *channel, const char *id,
+		  double raised)
+{
+	if (m->leader != NULL && m->lead == LEAD_LEADER)
+		leader_delivered(m->leader, channel, id, raised);
 }
 
 static int
@@ -896,7 +1103,7 @@ free_nodes(struct monitor *m)
 struct monitor *
 monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	      struct route_holder *routes, const struct route_settings *rs,
-	      monitor_event_fn on_event, void *ctx)
+	      const struct monitor_ops *ops)
 {
 	struct monitor *m = calloc(1, sizeof(*m));
 
@@ -907,8 +1114,7 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 	m->conf = conf;
 	m->routes = routes;
 	route_settings_copy(&m->settings, rs);
-	m->on_event = on_event;
-	m->ctx = ctx;
+	m->ops = *ops;
 	m->back = -1;
 	m->started = ev_time();
 	ev_init(&m->eject_end, on_eject_end);
@@ -926,7 +1132,7 @@ monitor_start(struct ev_loop *loop, struct curlev *ce, const struct conf *conf,
 		return NULL;
 	}
 	restore_places(m);
-	if (start_sources(m) == -1) {
+	if (start_sources(m) == -1 || lead_start(m) == -1) {
 		monitor_stop(m);
 		return NULL;
 	}
@@ -974,6 +1180,7 @@ monitor_reload(struct monitor *m, const struct conf *conf,
 		}
 	free_nodes(&old);
 	route_settings_release(&old.settings);
+	lead_reload(m);
 	evaluate(m);
 	/* A node that left the configuration may have left the set. */
 	if (m->cluster.generation == m->published)
@@ -986,6 +1193,7 @@ monitor_stop(struct monitor *m)
 {
 	if (m == NULL)
 		return;
+	leader_stop(m->leader);
 	stop_sources(m);
 	for (size_t i = 0; i < m->n; i++)
 		hook_abandon(m->nodes[i].hook);
@@ -1000,6 +1208,13 @@ monitor_stop(struct monitor *m)
 	free(m);
 }
 
+/* SPEC.md: leader while it holds the lock, or with no database. */
+static bool
+monitor_leads(const struct monitor *m)
+{
+	return m->lead == LEAD_LEADER || m->lead == LEAD_SOLE;
+}
+
 void
 monitor_status_json(const struct monitor *m, struct buf *b)
 {
@@ -1012,7 +1227,12 @@ monitor_status_json(const struct monitor *m, struct buf *b)
 	buf_json_str(b, c->name);
 	buf_puts(b, ",\"version\":\"" PACKAGE_VERSION "\",\"started\":");
 	buf_json_time(b, (long long)(m->started * 1000.0));
-	buf_printf(b, ",\"leader\":true,\"generation\":%lu,\"active\":[",
+	buf_printf(b, ",\"leader\":%s,\"leadership\":\"%s\",\"leader_appliance\":",
+		   monitor_leads(m) ? "true" : "false",
+		   leadership_names[m->lead]);
+	buf_json_str(b, m->lead == LEAD_SOLE ? c->name
+					     : leader_holder(m->leader));
+	buf_printf(b, ",\"generation\":%lu,\"active\":[",
 		   m->cluster.generation);
 	for (size_t i = 0; i < m->n; i++) {
 		if (!m->cnodes[i].active)
@@ -1096,7 +1316,9 @@ monitor_table_text(const struct monitor *m, struct buf *b)
 			   node_state_names[cn->state].name,
 			   cn->active ? "yes" : "no", age, why);
 	}
-	buf_printf(b, "\nheartbeat database: %s%s%s\n",
+	buf_printf(b, "\nappliance %s: %s\n", m->conf->name,
+		   leadership_names[m->lead]);
+	buf_printf(b, "heartbeat database: %s%s%s\n",
 		   hb_source_names[m->source],
 		   m->cluster.all_down ? "; ALL NODES DOWN" : "",
 		   m->cluster.split_brain ? "; SPLIT BRAIN" : "");
@@ -1254,5 +1476,5 @@ monitor_metrics(const struct monitor *m, struct buf *b)
 			   m->source == SOURCE_UP);
 	family(b, "vigil_leader", "gauge",
 	       "1 while this appliance sends notifications and runs hooks");
-	buf_puts(b, "vigil_leader 1\n");
+	buf_printf(b, "vigil_leader %d\n", monitor_leads(m));
 }

@@ -6,6 +6,8 @@
 #ifndef VIGIL_MONITOR_H
 #define VIGIL_MONITOR_H
 
+#include <stdbool.h>
+
 #include <ev.h>
 
 #include "core/buf.h"
@@ -20,15 +22,34 @@ struct monitor;
 typedef void (*monitor_event_fn)(void *ctx, const struct conf *conf,
 				 const struct policy_event *ev);
 
+/* What the monitor tells the rest of vigil, on the main loop. */
+struct monitor_ops {
+	monitor_event_fn event;
+	/* all: this appliance's channels send every event (it leads, it is
+	 * alone, or the database cannot say); else they follow the
+	 * leader's deliveries (SPEC.md "Several appliances"). */
+	void (*deliver)(void *ctx, bool all);
+	/* While following: the leader delivered id (raised at raised, ms)
+	 * to channel. */
+	void (*settled)(void *ctx, const char *channel, const char *id,
+			double raised);
+	void *ctx;
+};
+
 /*
  * Starts watching conf's nodes (conf must outlive the monitor or be
- * replaced with monitor_reload). Routing tables go to routes.
+ * replaced with monitor_reload), and, with a heartbeat database,
+ * contending for the lead. Routing tables go to routes.
  */
 struct monitor *monitor_start(struct ev_loop *loop, struct curlev *ce,
 			      const struct conf *conf,
 			      struct route_holder *routes,
 			      const struct route_settings *rs,
-			      monitor_event_fn on_event, void *ctx);
+			      const struct monitor_ops *ops);
+
+/* This appliance's channel delivered id: recorded for the followers. */
+void monitor_delivered(struct monitor *m, const char *channel, const char *id,
+		       double raised);
 
 /* Switches to a new configuration, keeping what is known of every node
  * whose name stays. Returns 0, or -1 (the old configuration stays). */

@@ -44,7 +44,14 @@ struct channel {
 	char errbuf[CURL_ERROR_SIZE];
 	struct child *child;		 /* exec */
 	unsigned long delivered, failed; /* tries, for the metrics */
+	/* Following a leader: the ids it delivered on this channel lately. */
+	char (*settled)[EVENT_ID_LEN + 1];
+	size_t n_settled; /* how many were ever added (the ring's head) */
+	double leader_raised; /* the latest "time" of those events (ms) */
 };
+
+#define SETTLED_RING	256
+#define SETTLE_GRACE_MS 5000.0
 
 struct notifier {
 	struct ev_loop *loop;
@@ -56,6 +63,9 @@ struct notifier {
 	struct channel **ch;
 	size_t n_ch;
 	ev_idle kick; /* pumps the channels from the loop, never re-entrant */
+	bool follow;  /* another appliance leads: see notifier_follow() */
+	notify_ack_fn on_ack;
+	void *ack_ctx;
 };
 
 static void channel_sent(struct channel *ch, bool ok, const char *detail);
@@ -320,6 +330,73 @@ wanted(const struct channel *ch, const struct spool_entry *en)
 	return (ch->conf->events & (1u << en->kind)) != 0;
 }
 
+/* Events about this appliance itself, which only it can send. */
+static bool
+own_event(enum event_kind k)
+{
+	return k == EVENT_HEARTBEAT_SOURCE_DOWN ||
+	       k == EVENT_HEARTBEAT_SOURCE_UP || k == EVENT_CONFIG_RELOADED ||
+	       k == EVENT_LEADER_CHANGED || k == EVENT_VIP_CHANGED;
+}
+
+/* An event's "time" (when its appliance raised it), in ms; -1 when the
+ * JSON has none. event.c writes it as 2026-11-23T10:15:02.113Z. */
+static double
+raised_ms(const struct spool_entry *en)
+{
+	const char *p = memmem(en->json, en->len, "\"time\":\"", 8);
+	struct tm tm = { 0 };
+	int ms = 0;
+
+	if (p == NULL ||
+	    sscanf(p + 8, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year,
+		   &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec, &ms) != 7)
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm) * 1000.0 + ms;
+}
+
+static bool
+settled_id(const struct channel *ch, const char *id)
+{
+	size_t n = ch->n_settled < SETTLED_RING ? ch->n_settled : SETTLED_RING;
+
+	for (size_t k = 0; k < n; k++)
+		if (strcmp(ch->settled[k], id) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Following: en is settled when the leader delivered it, or delivered an
+ * event that comes after it here, or one it raised SETTLE_GRACE_MS after
+ * en was raised here. The leader sends in order, so it either sent its
+ * own copy of en before, or never raised it: a transition each appliance
+ * dates from evidence of its own (a REST probe) has an id of its own on
+ * each, and appliances raise one transition within a probe or two.
+ */
+static bool
+settled(const struct channel *ch, const struct spool_entry *en)
+{
+	struct notifier *nf = ch->nf;
+	double t = raised_ms(en);
+
+	if (ch->n_settled == 0)
+		return false;
+	if (t > 0 && ch->leader_raised > t + SETTLE_GRACE_MS)
+		return true;
+	for (uint64_t q = en->seq; q < spool_end(nf->spool); q++) {
+		const struct spool_entry *e = spool_get(nf->spool, q);
+
+		if (e != NULL && wanted(ch, e) && !own_event(e->kind) &&
+		    settled_id(ch, e->id))
+			return true;
+	}
+	return false;
+}
+
 static void
 channel_pump(struct channel *ch)
 {
@@ -336,11 +413,21 @@ channel_pump(struct channel *ch)
 	uint64_t passed = 0;
 
 	while (ch->next < spool_end(nf->spool)) {
+		bool mine;
+
 		if (ch->next < spool_first(nf->spool))
 			ch->next = spool_first(nf->spool);
 		en = spool_get(nf->spool, ch->next);
-		if (en != NULL && wanted(ch, en))
+		mine = en != NULL && (!nf->follow || own_event(en->kind));
+		if (en != NULL && wanted(ch, en) && mine)
 			break;
+		if (en != NULL && wanted(ch, en) && !settled(ch, en)) {
+			en = NULL; /* the leader's to send, for now */
+			break;
+		}
+		if (en != NULL && wanted(ch, en))
+			log_debug("%s: %s %s settled by the leader", ch->label,
+				  event_kind_names[en->kind], en->id);
 		passed = ch->next++;
 		en = NULL;
 	}
@@ -433,6 +520,8 @@ channel_sent(struct channel *ch, bool ok, const char *detail)
 		ch->delivered++;
 		log_info("%s: %s %s delivered (%s)", ch->label, what, id,
 			 detail);
+		if (nf->on_ack != NULL && en != NULL && !own_event(en->kind))
+			nf->on_ack(nf->ack_ctx, ch->key, en->id, raised_ms(en));
 		spool_ack(nf->spool, ch->key, ch->sending);
 		ch->next = ch->sending + 1;
 		ch->sending = 0;
@@ -495,6 +584,7 @@ channel_free(struct channel *ch)
 	child_abandon(ch->child);
 	curl_slist_free_all(ch->list);
 	buf_free(&ch->body);
+	free(ch->settled);
 	free(ch);
 }
 
@@ -694,6 +784,46 @@ notifier_emit(struct notifier *nf, const struct event *e)
 			  event_kind_names[e->kind]);
 	buf_free(&json);
 	kick(nf);
+}
+
+void
+notifier_follow(struct notifier *nf, bool follow)
+{
+	if (nf->follow == follow)
+		return;
+	nf->follow = follow;
+	if (!follow)
+		log_info("notifications: every event is sent from this "
+			 "appliance");
+	kick(nf);
+}
+
+void
+notifier_settled(struct notifier *nf, const char *channel, const char *id,
+		 double raised)
+{
+	for (size_t i = 0; i < nf->n_ch; i++) {
+		struct channel *ch = nf->ch[i];
+
+		if (strcmp(ch->key, channel) != 0)
+			continue;
+		if (ch->settled == NULL &&
+		    (ch->settled = calloc(SETTLED_RING,
+					  sizeof(*ch->settled))) == NULL)
+			return;
+		snprintf(ch->settled[ch->n_settled++ % SETTLED_RING],
+			 sizeof(*ch->settled), "%s", id);
+		if (raised > ch->leader_raised)
+			ch->leader_raised = raised;
+		kick(nf);
+	}
+}
+
+void
+notifier_on_ack(struct notifier *nf, notify_ack_fn fn, void *ctx)
+{
+	nf->on_ack = fn;
+	nf->ack_ctx = ctx;
 }
 
 const struct spool *

@@ -7,6 +7,8 @@
 #ifndef VIGIL_NOTIFY_H
 #define VIGIL_NOTIFY_H
 
+#include <stdbool.h>
+
 #include <ev.h>
 
 #include "core/buf.h"
@@ -41,6 +43,29 @@ void notifier_reload_commit(struct notifier *n, struct notify_reload *r);
 void notifier_reload_abort(struct notifier *n, struct notify_reload *r);
 
 void notifier_stop(struct notifier *n);
+
+/*
+ * Several appliances (SPEC.md): follow true makes the channels send only
+ * this appliance's own events (heartbeat_source_*, config_reloaded,
+ * leader_changed, vip_changed); every other event waits until the
+ * leader is known to have delivered it, or one after it, or one raised
+ * 5 s after it, to that channel (notifier_settled), and is then passed
+ * over. follow false: every event
+ * is sent. A notifier starts sending everything.
+ */
+void notifier_follow(struct notifier *n, bool follow);
+
+/* The leader delivered event id, which it raised at raised (ms since the
+ * epoch by its clock), to the channel with this cursor key. */
+void notifier_settled(struct notifier *n, const char *channel, const char *id,
+		      double raised);
+
+/* Called with a channel's cursor key, the id and the time raised (ms) of
+ * each event it delivered (acknowledged by its receiver, not passed
+ * over). */
+typedef void (*notify_ack_fn)(void *ctx, const char *channel, const char *id,
+			      double raised);
+void notifier_on_ack(struct notifier *n, notify_ack_fn fn, void *ctx);
 
 /* Spools e (its id already made) and sends it on. */
 void notifier_emit(struct notifier *n, const struct event *e);

@@ -250,6 +250,50 @@ pacing_exited(struct pacing *p, size_t i, bool ok, const char *reason,
 }
 
 void
+pacing_unstart(struct pacing *p, size_t i, double not_before)
+{
+	struct restart_track *t = &p->t[i];
+
+	if (t->phase != RESTART_RUNNING)
+		return;
+	t->phase = t->shut_down ? RESTART_PENDING : RESTART_IDLE;
+	if (t->not_before < not_before)
+		t->not_before = not_before;
+}
+
+void
+pacing_adopt(struct pacing *p, size_t i, int attempt, enum adopt_outcome how,
+	     double deadline_ms, double now_ms, pacing_emit_fn emit, void *ctx)
+{
+	struct restart_track *t = &p->t[i];
+
+	if (t->phase != RESTART_RUNNING || attempt < 1)
+		return;
+	t->attempt = attempt;
+	t->attempts = attempt - 1;
+	switch (how) {
+	case ADOPT_SUCCEEDED:
+		t->phase = RESTART_IDLE;
+		t->attempts = 0;
+		t->not_before = 0;
+		return;
+	case ADOPT_FAILED:
+		failed(p, i, "the restart another appliance ran failed", now_ms,
+		       emit, ctx);
+		return;
+	case ADOPT_WAITING:
+	default:
+		if (t->back) {
+			succeeded(p, i, emit, ctx);
+			return;
+		}
+		t->phase = RESTART_WAITING;
+		t->deadline = deadline_ms;
+		return;
+	}
+}
+
+void
 pacing_rearm(struct pacing *p, size_t i, double now_ms)
 {
 	struct restart_track *t = &p->t[i];

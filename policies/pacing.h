@@ -99,6 +99,31 @@ int pacing_started(struct pacing *p, size_t i, double now_ms);
 void pacing_exited(struct pacing *p, size_t i, bool ok, const char *reason,
 		   double now_ms, pacing_emit_fn emit, void *ctx);
 
+/* Node i's started attempt may not run after all (several appliances: the
+ * claim on the database got no answer): PENDING again, not before
+ * not_before (ms), nothing counted; IDLE when it is no longer shut_down. */
+void pacing_unstart(struct pacing *p, size_t i, double not_before);
+
+/* How an attempt another appliance started went, as far as it recorded. */
+enum adopt_outcome {
+	ADOPT_WAITING = 0, /* unknown yet: wait for the node until deadline */
+	ADOPT_FAILED,	   /* its hook failed or the node was not back */
+	ADOPT_SUCCEEDED,   /* the node was back */
+};
+
+/*
+ * Node i's attempt (RUNNING here since pacing_started) was claimed by
+ * another appliance, which got as far as attempt `attempt` (1-based): it
+ * is this appliance's attempt from now on, without running the hook
+ * again. WAITING: as if its hook had exited 0 with deadline_ms as the
+ * end of the wait (restart_succeeded at once when the node is back).
+ * FAILED: a failed attempt (restart_failed, and restart_gave_up at
+ * max_attempts). SUCCEEDED: IDLE, no event (the node is back).
+ */
+void pacing_adopt(struct pacing *p, size_t i, int attempt,
+		  enum adopt_outcome how, double deadline_ms, double now_ms,
+		  pacing_emit_fn emit, void *ctx);
+
 /* Operator's `enable`: attempts to 0, GAVE_UP ends; PENDING at once if the
  * node is shut_down. */
 void pacing_rearm(struct pacing *p, size_t i, double now_ms);

@@ -14,7 +14,11 @@ CONF
 
 out=$("${VIGIL_CMD[@]}" -c "$T/good.conf" -t 2>&1); rc=$?
 t_is "$rc" 0 "-t on a good file exits 0"
-t_is "$out" "configuration OK" "-t on a good file prints configuration OK"
+t_is "$(tail -n 1 <<<"$out")" "configuration OK" "-t on a good file prints configuration OK"
+t_like "$out" "^warning: $T/good.conf: health.heartbeat is not set: this appliance is its own leader; with several appliances in front of cluster" \
+	"-t warns, without a heartbeat database, that the appliance is its own leader"
+out=$("${VIGIL_CMD[@]}" -c "$T/good.conf" -t 2>/dev/null)
+t_is "$out" "configuration OK" "the warning goes to stderr"
 
 cat >"$T/bad.conf" <<'CONF'
 vigil = { workers = 100; };

@@ -87,6 +87,8 @@ for name in "${SAMPLES[@]}"; do
 	t_ok "$name.conf: the files it names can be made" prepare "$name"
 	out=$("${VIGIL_CMD[@]}" -c "$T/$name/vigil.conf" -t 2>&1)
 	rc=$?
+	# the samples without a heartbeat database are warned about leadership
+	out=$(grep -v '^warning: .*health.heartbeat is not set' <<<"$out")
 	t_is "$rc" 0 "$name.conf: vigil -t exits 0"
 	t_is "$out" "configuration OK" "$name.conf: vigil -t says configuration OK"
 

@@ -215,7 +215,7 @@ vigil_start "$T/vigil.conf"
 t_wait 10 "without a database: heartbeat source none" bash -c "[ \"\$(curl -s http://127.0.0.1:$ADMIN/api/status | $PY -c 'import json,sys; print(json.load(sys.stdin)[\"heartbeat_source\"])')\" = none ]"
 t_wait 10 "vro-2 back and running" state_is vro-2 running
 dom nodb || t_diag "chromium failed; see $T/chromium.log"
-t_is "$(banners_of nodb)" '["banner-heartbeat-none"]' "the grey no-database banner, alone"
+t_is "$(banners_of nodb)" '["banner-heartbeat-none"]' "the no-database banner, alone"
 t_is "$(rows_of nodb)" "$(api_rows_of nodb)" "rows as /api/status says"
 
 vigil_stop
