@@ -1331,8 +1331,12 @@ monitor_set_override(struct monitor *m, const char *name, enum node_state s)
 
 	if (i < 0)
 		return -1;
-	if (s == NODE_UNKNOWN && m->conf->restart_enabled)
+	if (s == NODE_UNKNOWN && m->conf->restart_enabled) {
 		pacing_rearm(&m->pacing, (size_t)i, mono_now() * 1000.0);
+		/* Attempts from 1 again: a new incident for the claims, or
+		 * the database would say they were run already. */
+		m->nodes[i].incident = (int64_t)(ev_time() * 1000.0);
+	}
 	m->nodes[i].override = s;
 	log_info("node %s: %s by the operator", name,
 		 s == NODE_DRAINING   ? "draining"
