@@ -2,7 +2,7 @@
  * test-health.c: the readers of the evidence: how a probe answer is
  * classified (status, running/standby patterns, the 64 KiB limit), how a
  * heartbeat query result is read (shape, NULLs, numbers), JSON strings,
- * and routing-table reclamation by epochs.
+ * routing-table reclamation by epochs, and the leadership lock's key.
  */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 #include "core/conf-check.h"
 #include "core/route.h"
 #include "health/heartbeat.h"
+#include "health/leader.h"
 #include "health/probe.h"
 #include "tests/unit/tap.h"
 
@@ -257,6 +258,30 @@ test_routes(void)
 	route_holder_free(&h);
 }
 
+/* The expected keys come from sha256sum, not from leader.c:
+ *   printf 'vigil:vro-prod' | sha256sum → 522868673afccb3b 1d66…
+ *   printf 'vigil:vro-test' | sha256sum → b8cf91a9654347c0 3fae…
+ * the first 8 bytes, big-endian, as a signed 64-bit integer. */
+static void
+test_leader_key(void)
+{
+	int64_t prod = leader_key("vro-prod");
+
+	is_int(prod, INT64_C(0x522868673afccb3b),
+	       "vro-prod: SHA-256(\"vigil:vro-prod\")[0..8) big-endian");
+	is_int(prod, INT64_C(5920096502759082811), "the same in decimal");
+	is_int(leader_key("vro-prod"), prod, "deterministic");
+	is_int((int64_t)((uint64_t)prod >> 32), 0x52286867,
+	       "pg_locks classid: the high 32 bits");
+	is_int((int64_t)((uint64_t)prod & 0xffffffff), 0x3afccb3b,
+	       "pg_locks objid: the low 32 bits");
+	is_int(leader_key("vro-test"), INT64_C(-5129721293817296960),
+	       "vro-test: a first byte >= 0x80 is a negative key");
+	ok(leader_key("vro-test") != prod, "another cluster, another key");
+	ok(leader_key("vro-prod2") != prod, "a longer name, another key");
+	ok(leader_key("VRO-PROD") != prod, "names are case-sensitive");
+}
+
 int
 main(void)
 {
@@ -265,5 +290,6 @@ main(void)
 	test_heartbeat_clock();
 	test_json();
 	test_routes();
+	test_leader_key();
 	return tap_done();
 }

@@ -2,7 +2,8 @@
  * test-pacing.c: policies/pacing.c: which states arm a restart, sequential
  * and parallel pacing, first come first run, back-off and its cap,
  * max_attempts, giving up and re-arming, dry runs, waiting for the node
- * to be back, pacing_next and reloads.
+ * to be back, pacing_next and reloads; with several appliances, an attempt
+ * unstarted (its claim got no answer) or adopted (another appliance's).
  */
 #include "config.h"
 
@@ -623,6 +624,559 @@ test_reload(void)
 	events();
 }
 
+/* The ways into node 0's phase for the table below. */
+enum reach {
+	REACH_IDLE = 0,	    /* never shut down */
+	REACH_IDLE_DOWN,    /* shut_down, idle after a dry run */
+	REACH_PENDING,	    /* shut_down, due */
+	REACH_PENDING_WAIT, /* shut_down, in the back-off of attempt 1 */
+	REACH_RUNNING,	    /* attempt 1's hook runs, still shut_down */
+	REACH_RUNNING_LEFT, /* attempt 1's hook runs, the node is hung */
+	REACH_RUNNING_BACK, /* attempt 1's hook runs, the node is back */
+	REACH_WAITING,	    /* attempt 1's hook exited 0 */
+	REACH_GAVE_UP,	    /* 3 of 3 attempts failed */
+};
+
+/* max_attempts 3, backoff_ms 1000, wait_running_ms 5000, sequential;
+ * every step before t = 4000. */
+static void
+reach(struct pacing *p, struct restart_track *t, enum reach r)
+{
+	setup(p, t, 3, 1000, 5000, true, r == REACH_IDLE_DOWN);
+	if (r == REACH_IDLE) {
+		see(p, 0, NODE_HUNG, 0);
+		return;
+	}
+	see(p, 0, NODE_SHUT_DOWN, 0);
+	switch (r) {
+	case REACH_IDLE_DOWN:
+		pacing_started(p, 0, 0);
+		break;
+	case REACH_PENDING:
+		break;
+	case REACH_PENDING_WAIT:
+		pacing_started(p, 0, 0);
+		pacing_exited(p, 0, false, "exit 1", 10, record, NULL);
+		break;
+	case REACH_RUNNING:
+		pacing_started(p, 0, 0);
+		break;
+	case REACH_RUNNING_LEFT:
+		pacing_started(p, 0, 0);
+		see(p, 0, NODE_HUNG, 10);
+		break;
+	case REACH_RUNNING_BACK:
+		pacing_started(p, 0, 0);
+		see(p, 0, NODE_RUNNING, 10);
+		break;
+	case REACH_WAITING:
+		start_ok(p, 0, 0);
+		break;
+	case REACH_GAVE_UP:
+		pacing_started(p, 0, 0);
+		pacing_exited(p, 0, false, "exit 1", 10, record, NULL);
+		pacing_started(p, 0, 1010);
+		pacing_exited(p, 0, false, "exit 1", 1020, record, NULL);
+		pacing_started(p, 0, 3020);
+		pacing_exited(p, 0, false, "exit 1", 3030, record, NULL);
+		break;
+	default:
+		break;
+	}
+	events();
+}
+
+static bool
+same_track(const struct restart_track *a, const struct restart_track *b)
+{
+	return a->phase == b->phase && a->shut_down == b->shut_down &&
+	       a->back == b->back && a->attempts == b->attempts &&
+	       a->not_before == b->not_before && a->deadline == b->deadline &&
+	       a->order == b->order && a->attempt == b->attempt &&
+	       a->state == b->state;
+}
+
+enum claim_op {
+	OP_UNSTART = 0, /* pacing_unstart(not_before 9000) */
+	OP_WAITING,	/* pacing_adopt(attempt 2, ADOPT_WAITING, 9000) */
+	OP_FAILED,	/* pacing_adopt(attempt 2, ADOPT_FAILED) */
+	OP_SUCCEEDED,	/* pacing_adopt(attempt 2, ADOPT_SUCCEEDED) */
+	OP__COUNT
+};
+
+static const char *const op_names[OP__COUNT] = { "unstart", "adopt waiting",
+						 "adopt failed",
+						 "adopt succeeded" };
+
+/* Every starting phase × every answer to a claim, at t = 4000: only a
+ * RUNNING node is touched, and what it becomes, written out by hand. */
+static void
+test_claim_table(void)
+{
+	static const struct {
+		const char *name;
+		enum reach r;
+		bool touched; /* false: the track must stay as it was */
+		enum restart_phase want[OP__COUNT];
+		const char *ev[OP__COUNT];
+	} rows[] = {
+		{ "idle",
+		  REACH_IDLE,
+		  false,
+		  { RESTART_IDLE, RESTART_IDLE, RESTART_IDLE, RESTART_IDLE },
+		  { "", "", "", "" } },
+		{ "idle, shut_down (dry run)",
+		  REACH_IDLE_DOWN,
+		  false,
+		  { RESTART_IDLE, RESTART_IDLE, RESTART_IDLE, RESTART_IDLE },
+		  { "", "", "", "" } },
+		{ "pending",
+		  REACH_PENDING,
+		  false,
+		  { RESTART_PENDING, RESTART_PENDING, RESTART_PENDING,
+		    RESTART_PENDING },
+		  { "", "", "", "" } },
+		{ "pending in back-off",
+		  REACH_PENDING_WAIT,
+		  false,
+		  { RESTART_PENDING, RESTART_PENDING, RESTART_PENDING,
+		    RESTART_PENDING },
+		  { "", "", "", "" } },
+		{ "running",
+		  REACH_RUNNING,
+		  true,
+		  { RESTART_PENDING, RESTART_WAITING, RESTART_PENDING,
+		    RESTART_IDLE },
+		  { "", "", "restart_failed 0 #2;", "" } },
+		{ "running, node hung",
+		  REACH_RUNNING_LEFT,
+		  true,
+		  { RESTART_IDLE, RESTART_WAITING, RESTART_IDLE, RESTART_IDLE },
+		  { "", "", "restart_failed 0 #2;", "" } },
+		{ "running, node back",
+		  REACH_RUNNING_BACK,
+		  true,
+		  { RESTART_IDLE, RESTART_IDLE, RESTART_IDLE, RESTART_IDLE },
+		  { "", "restart_succeeded 0 #2;", "restart_failed 0 #2;",
+		    "" } },
+		{ "waiting",
+		  REACH_WAITING,
+		  false,
+		  { RESTART_WAITING, RESTART_WAITING, RESTART_WAITING,
+		    RESTART_WAITING },
+		  { "", "", "", "" } },
+		{ "gave_up",
+		  REACH_GAVE_UP,
+		  false,
+		  { RESTART_GAVE_UP, RESTART_GAVE_UP, RESTART_GAVE_UP,
+		    RESTART_GAVE_UP },
+		  { "", "", "", "" } },
+	};
+	static const enum adopt_outcome how[OP__COUNT] = {
+		[OP_WAITING] = ADOPT_WAITING,
+		[OP_FAILED] = ADOPT_FAILED,
+		[OP_SUCCEEDED] = ADOPT_SUCCEEDED,
+	};
+	struct restart_track t[N], before;
+	struct pacing p;
+	unsigned long next;
+
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		for (int op = 0; op < OP__COUNT; op++) {
+			reach(&p, t, rows[k].r);
+			before = t[0];
+			next = p.next_order;
+			if (op == OP_UNSTART)
+				pacing_unstart(&p, 0, 9000);
+			else
+				pacing_adopt(&p, 0, 2, how[op], 9000, 4000,
+					     record, NULL);
+			is_int(t[0].phase, rows[k].want[op], "%s, %s: %s",
+			       rows[k].name, op_names[op],
+			       restart_phase_names[rows[k].want[op]].name);
+			is_str(events(), rows[k].ev[op], "%s, %s: events",
+			       rows[k].name, op_names[op]);
+			if (!rows[k].touched)
+				ok(same_track(&t[0], &before),
+				   "%s, %s: track untouched", rows[k].name,
+				   op_names[op]);
+			/* A failure re-queues, as pacing_exited's does. */
+			if (!rows[k].touched || op == OP_UNSTART)
+				is_int(p.next_order, next,
+				       "%s, %s: no new place in line",
+				       rows[k].name, op_names[op]);
+		}
+	}
+}
+
+static void
+test_unstart(void)
+{
+	struct restart_track t[N];
+	struct pacing p;
+	unsigned long order, next;
+
+	/* The claim got no answer: pending again, in its old place. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 10);
+	is_int(pacing_due(&p, 10), 0, "node 0 first");
+	is_int(pacing_started(&p, 0, 10), 1, "attempt 1 started");
+	see(&p, 2, NODE_SHUT_DOWN, 20); /* arrives while node 0 runs */
+	order = t[0].order;
+	next = p.next_order;
+	pacing_unstart(&p, 0, 20);
+	is_int(t[0].phase, RESTART_PENDING, "unstarted, shut_down: pending");
+	is_int(t[0].attempts, 0, "the attempt is not counted");
+	is_int(t[0].order, order, "its place in line kept");
+	is_int(p.next_order, next, "no new place taken");
+	is_int((long long)t[0].not_before, 20, "not before the time given");
+	is_str(events(), "", "unstart raises nothing");
+	is_int(pacing_due(&p, 20), 0, "first in line again, before 1 and 2");
+	is_int(pacing_started(&p, 0, 20), 1, "the same attempt number again");
+
+	/* A later not_before: a back-off of its own. */
+	pacing_unstart(&p, 0, 3000);
+	is_int((long long)t[0].not_before, 3000, "not_before raised");
+	is_int(pacing_next(&p, 30), 3000, "pacing_next wakes up for it");
+	is_int(pacing_due(&p, 2999), 1,
+	       "in its wait, the next in line may run");
+	is_int(pacing_due(&p, 3000), 0, "at not_before: first again");
+	is_int(pacing_started(&p, 0, 3000), 1, "still attempt 1");
+
+	/* An earlier not_before never shortens a wait. */
+	pacing_unstart(&p, 0, 1000);
+	is_int((long long)t[0].not_before, 3000, "not_before not lowered");
+	is_int(pacing_due(&p, 2999), 1, "node 0 still waits");
+
+	/* Nor a failure's back-off; the failed attempts stay counted. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_exited(&p, 0, false, "exit 1", 10, record, NULL); /* 1010 */
+	events();
+	is_int(pacing_started(&p, 0, 1010), 2, "attempt 2 started");
+	pacing_unstart(&p, 0, 500);
+	is_int(t[0].phase, RESTART_PENDING, "pending");
+	is_int((long long)t[0].not_before, 1010,
+	       "the back-off's end is kept over an earlier time");
+	is_int(t[0].attempts, 1, "the earlier failure still counted");
+	is_int(pacing_due(&p, 1010), 0, "due");
+	is_int(pacing_started(&p, 0, 1010), 2, "attempt 2 again, not 3");
+	pacing_exited(&p, 0, false, "exit 1", 1020, record, NULL);
+	is_str(events(), "restart_failed 0 #2;",
+	       "the re-run attempt 2 fails as #2");
+	is_int((long long)(t[0].not_before - 1020), 2000,
+	       "back-off after the 2nd failure");
+
+	/* Parallel: first again over a node queued after it. */
+	setup(&p, t, 3, 1000, 5000, false, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 10);
+	see(&p, 2, NODE_SHUT_DOWN, 20);
+	pacing_started(&p, 0, 20);
+	pacing_started(&p, 1, 20);
+	pacing_unstart(&p, 1, 30);
+	pacing_unstart(&p, 0, 30);
+	is_int(pacing_due(&p, 30), 0, "node 0 ahead of node 2");
+	pacing_started(&p, 0, 30);
+	is_int(pacing_due(&p, 30), 1, "node 1 ahead of node 2");
+
+	/* No longer shut_down: idle, nothing due. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	see(&p, 0, NODE_HUNG, 5);
+	pacing_unstart(&p, 0, 2000);
+	is_int(t[0].phase, RESTART_IDLE, "unstarted, hung: idle");
+	is_int(t[0].attempts, 0, "not counted");
+	is_int(pacing_due(&p, 1e9), -1, "nothing due");
+	is_int(pacing_next(&p, 10), -1, "nothing to wake up for");
+	is_str(events(), "", "nothing raised");
+	see(&p, 0, NODE_SHUT_DOWN, 100);
+	is_int(t[0].phase, RESTART_PENDING, "entering shut_down arms");
+	is_int(pacing_due(&p, 1999), -1,
+	       "the claim's wait kept across the short leave");
+	is_int(pacing_due(&p, 2000), 0, "due when it ends");
+	is_int(pacing_started(&p, 0, 2000), 1, "attempt 1");
+
+	/* Back while the claim was out: idle, attempts 0. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_exited(&p, 0, false, "exit 1", 10, record, NULL);
+	pacing_started(&p, 0, 1010);
+	see(&p, 0, NODE_RUNNING, 1020);
+	pacing_unstart(&p, 0, 1030);
+	is_int(t[0].phase, RESTART_IDLE, "unstarted, back: idle");
+	is_int(t[0].attempts, 0, "back: attempts 0");
+	is_str(events(), "restart_failed 0 #1;", "only the earlier failure");
+
+	/* Sequential: unstarting frees the slot. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	is_int(pacing_due(&p, 0), -1, "slot held while running");
+	pacing_unstart(&p, 0, 1000);
+	is_int(pacing_due(&p, 0), 1, "unstarted: the slot is free");
+}
+
+static void
+test_adopt_waiting(void)
+{
+	struct restart_track t[N];
+	struct pacing p;
+
+	/* Another appliance's attempt 3 ran; its wait ends at 9000. */
+	setup(&p, t, 5, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 0);
+	is_int(pacing_started(&p, 0, 0), 1, "attempt 1 started here");
+	pacing_adopt(&p, 0, 3, ADOPT_WAITING, 9000, 100, record, NULL);
+	is_int(t[0].phase, RESTART_WAITING, "adopted: waiting");
+	is_int(t[0].attempt, 3, "the adopted attempt's number");
+	is_int(t[0].attempts, 2, "two failed before it");
+	is_int((long long)t[0].deadline, 9000,
+	       "deadline as given, not now + wait_running_ms");
+	is_str(events(), "", "nothing raised yet");
+	is_int(pacing_next(&p, 100), 9000, "pacing_next: the deadline");
+	is_int(pacing_due(&p, 100), -1, "sequential: it holds the slot");
+	is_int(pacing_due(&p, 8999), -1, "until its deadline");
+	pacing_tick(&p, 8999, record, NULL);
+	is_str(events(), "", "no failure before the deadline");
+	pacing_tick(&p, 9000, record, NULL);
+	is_str(events(), "restart_failed 0 #3;",
+	       "deadline: the adopted attempt failed");
+	is_int(t[0].attempts, 3, "three failed");
+	is_int(t[0].phase, RESTART_PENDING, "still shut_down: pending");
+	is_int((long long)(t[0].not_before - 9000), 4000,
+	       "back-off after the 3rd failure");
+	is_int(pacing_due(&p, 9000), 1, "the slot is free for node 1");
+	pacing_tick(&p, 99999, record, NULL);
+	is_str(events(), "", "failed once");
+	is_int(pacing_started(&p, 0, 13000), 4, "then attempt 4");
+
+	/* The node comes back within the wait. */
+	setup(&p, t, 5, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_adopt(&p, 0, 2, ADOPT_WAITING, 9000, 100, record, NULL);
+	see(&p, 0, NODE_RUNNING, 200);
+	is_str(events(), "restart_succeeded 0 #2;", "back: succeeded");
+	is_str(last_reason, "back as running after attempt 2",
+	       "the reason names the adopted attempt");
+	is_int(t[0].phase, RESTART_IDLE, "idle");
+	is_int(t[0].attempts, 0, "attempts 0");
+	is_int(pacing_next(&p, 200), -1, "no deadline left");
+
+	/* Back already when adopted: succeeded at once. */
+	setup(&p, t, 5, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	see(&p, 0, NODE_RUNNING, 50);
+	pacing_adopt(&p, 0, 2, ADOPT_WAITING, 9000, 100, record, NULL);
+	is_str(events(), "restart_succeeded 0 #2;",
+	       "back already: succeeded at once");
+	is_int(t[0].phase, RESTART_IDLE, "idle");
+	is_int(t[0].attempts, 0, "attempts 0");
+	is_int(pacing_next(&p, 100), -1, "no deadline");
+	is_int(pacing_due(&p, 100), 1, "the slot is free");
+
+	/* Adopting the last attempt: at its deadline, gave up. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_adopt(&p, 0, 3, ADOPT_WAITING, 9000, 100, record, NULL);
+	pacing_tick(&p, 9000, record, NULL);
+	is_str(events(), "restart_failed 0 #3;restart_gave_up 0 #3;",
+	       "the last attempt's deadline: failed, then gave_up");
+	is_int(t[0].phase, RESTART_GAVE_UP, "gave up");
+
+	/* A deadline already past fails at the next tick. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_adopt(&p, 0, 1, ADOPT_WAITING, 100, 100, record, NULL);
+	is_int(t[0].phase, RESTART_WAITING, "waiting, deadline now");
+	is_str(events(), "", "nothing raised by adopting");
+	pacing_tick(&p, 100, record, NULL);
+	is_str(events(), "restart_failed 0 #1;", "failed at the tick");
+
+	/* Parallel: an adopted wait holds nothing. */
+	setup(&p, t, 3, 1000, 5000, false, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_adopt(&p, 0, 1, ADOPT_WAITING, 9000, 100, record, NULL);
+	is_int(pacing_due(&p, 100), 1, "not sequential: node 1 due");
+}
+
+static void
+test_adopt_failed(void)
+{
+	/* attempt k adopted as failed with max_attempts 8, backoff_ms
+	 * 1000: the back-off after the k-th failure, -1 for gave up. */
+	static const struct {
+		int attempt;
+		long long backoff;
+	} rows[] = {
+		{ 1, 1000 },  { 2, 2000 },  { 3, 4000 },
+		{ 4, 8000 },  { 5, 16000 }, { 6, 16000 },
+		{ 7, 16000 }, { 8, -1 },    { 12, -1 },
+	};
+	struct restart_track t[N];
+	struct pacing p;
+	char want[128];
+
+	for (size_t k = 0; k < sizeof(rows) / sizeof(rows[0]); k++) {
+		int a = rows[k].attempt;
+
+		setup(&p, t, 8, 1000, 5000, true, false);
+		see(&p, 0, NODE_SHUT_DOWN, 0);
+		pacing_started(&p, 0, 0);
+		pacing_adopt(&p, 0, a, ADOPT_FAILED, 0, 100, record, NULL);
+		if (rows[k].backoff < 0)
+			snprintf(want, sizeof(want),
+				 "restart_failed 0 #%d;restart_gave_up 0 #%d;",
+				 a, a);
+		else
+			snprintf(want, sizeof(want), "restart_failed 0 #%d;",
+				 a);
+		is_str(events(), want, "adopted failed #%d: events", a);
+		is_int(t[0].attempts, a, "adopted failed #%d: %d counted", a,
+		       a);
+		if (rows[k].backoff < 0) {
+			is_int(t[0].phase, RESTART_GAVE_UP,
+			       "adopted failed #%d: gave up", a);
+			is_int(pacing_due(&p, 1e9), -1,
+			       "adopted failed #%d: never due", a);
+			continue;
+		}
+		is_int(t[0].phase, RESTART_PENDING,
+		       "adopted failed #%d: pending", a);
+		is_int((long long)(t[0].not_before - 100), rows[k].backoff,
+		       "adopted failed #%d: back-off", a);
+		is_int(pacing_due(&p, t[0].not_before - 1), -1,
+		       "adopted failed #%d: not due in its back-off", a);
+		is_int(pacing_due(&p, t[0].not_before), 0,
+		       "adopted failed #%d: due when it ends", a);
+		is_int(pacing_started(&p, 0, t[0].not_before), a + 1,
+		       "adopted failed #%d: attempt %d next", a, a + 1);
+	}
+
+	/* The reason says whose attempt it was. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_adopt(&p, 0, 1, ADOPT_FAILED, 0, 100, record, NULL);
+	is_str(last_reason, "the restart another appliance ran failed",
+	       "adopted failure's reason");
+	events();
+
+	/* Like any failure, it goes to the back of the queue. */
+	setup(&p, t, 3, 0, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 10);
+	pacing_started(&p, 0, 10);
+	pacing_adopt(&p, 0, 1, ADOPT_FAILED, 0, 100, record, NULL);
+	ok(t[0].order > t[1].order, "re-queued after node 1");
+	is_int(pacing_due(&p, 100), 1, "node 1 runs next");
+	events();
+
+	/* No longer shut_down: idle, the back-off kept. */
+	setup(&p, t, 3, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	see(&p, 0, NODE_HUNG, 50);
+	pacing_adopt(&p, 0, 2, ADOPT_FAILED, 0, 100, record, NULL);
+	is_str(events(), "restart_failed 0 #2;", "failed");
+	is_int(t[0].phase, RESTART_IDLE, "hung: idle");
+	is_int(t[0].attempts, 2, "counted");
+	see(&p, 0, NODE_SHUT_DOWN, 200);
+	is_int(pacing_due(&p, 2099), -1, "re-armed, in its back-off");
+	is_int(pacing_due(&p, 2100), 0, "due when it ends");
+	is_int(pacing_started(&p, 0, 2100), 3, "attempt 3");
+
+	/* Back already: failed, nothing to give up on. */
+	setup(&p, t, 2, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	see(&p, 0, NODE_RUNNING, 50);
+	pacing_adopt(&p, 0, 2, ADOPT_FAILED, 0, 100, record, NULL);
+	is_str(events(), "restart_failed 0 #2;",
+	       "back: failed, no gave_up at max_attempts");
+	is_int(t[0].phase, RESTART_IDLE, "idle");
+	is_int(t[0].attempts, 0, "attempts 0");
+}
+
+static void
+test_adopt_succeeded(void)
+{
+	struct restart_track t[N];
+	struct pacing p;
+
+	setup(&p, t, 5, 1000, 5000, true, false);
+	see(&p, 0, NODE_SHUT_DOWN, 0);
+	see(&p, 1, NODE_SHUT_DOWN, 0);
+	pacing_started(&p, 0, 0);
+	pacing_exited(&p, 0, false, "exit 1", 10, record, NULL);
+	events();
+	is_int(pacing_started(&p, 0, 1010), 2, "attempt 2 started");
+	pacing_adopt(&p, 0, 4, ADOPT_SUCCEEDED, 9000, 1100, record, NULL);
+	is_int(t[0].phase, RESTART_IDLE, "adopted success: idle");
+	is_int(t[0].attempts, 0, "attempts 0");
+	is_int((long long)t[0].not_before, 0, "no back-off left");
+	is_str(events(), "", "no event: its appliance raised it");
+	is_int(pacing_next(&p, 1100), -1, "no deadline");
+	is_int(pacing_due(&p, 1100), 1, "the slot is free for node 1");
+	pacing_started(&p, 1, 1100);
+	pacing_exited(&p, 1, true, NULL, 1110, record, NULL);
+	see(&p, 1, NODE_RUNNING, 1120);
+	events();
+	is_int(pacing_due(&p, 1120), -1,
+	       "still seen shut_down: not armed again");
+	see(&p, 0, NODE_RUNNING, 1200);
+	see(&p, 0, NODE_SHUT_DOWN, 1300);
+	is_int(pacing_due(&p, 1300), 0, "down again: due at once");
+	is_int(pacing_started(&p, 0, 1300), 1, "attempt 1 afresh");
+	is_str(events(), "", "nothing raised");
+}
+
+/* attempt < 1 is no attempt: ignored, whatever the outcome. */
+static void
+test_adopt_bad_attempt(void)
+{
+	static const enum adopt_outcome hows[] = { ADOPT_WAITING, ADOPT_FAILED,
+						   ADOPT_SUCCEEDED };
+	static const int bad[] = { 0, -1, -1000 };
+	struct restart_track t[N], before;
+	struct pacing p;
+
+	for (size_t h = 0; h < sizeof(hows) / sizeof(hows[0]); h++) {
+		for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			setup(&p, t, 3, 1000, 5000, true, false);
+			see(&p, 0, NODE_SHUT_DOWN, 0);
+			see(&p, 1, NODE_SHUT_DOWN, 0);
+			pacing_started(&p, 0, 0);
+			before = t[0];
+			pacing_adopt(&p, 0, bad[b], hows[h], 9000, 100, record,
+				     NULL);
+			ok(same_track(&t[0], &before),
+			   "adopt %zu, attempt %d: ignored", h, bad[b]);
+			is_int(t[0].phase, RESTART_RUNNING,
+			       "adopt %zu, attempt %d: still running", h,
+			       bad[b]);
+			is_str(events(), "", "adopt %zu, attempt %d: no event",
+			       h, bad[b]);
+			is_int(pacing_due(&p, 100), -1,
+			       "adopt %zu, attempt %d: slot still held", h,
+			       bad[b]);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -640,5 +1194,11 @@ main(void)
 	test_back_early();
 	test_next();
 	test_reload();
+	test_claim_table();
+	test_unstart();
+	test_adopt_waiting();
+	test_adopt_failed();
+	test_adopt_succeeded();
+	test_adopt_bad_attempt();
 	return tap_done();
 }
