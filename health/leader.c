@@ -426,11 +426,6 @@ leader_stop(struct leader *l)
 	free(l);
 }
 
-enum leadership
-leader_state(const struct leader *l)
-{
-	return l ? l->state : LEAD_SOLE;
-}
 
 bool
 leader_records(const struct leader *l)

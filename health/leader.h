@@ -78,8 +78,6 @@ int leader_reload(struct leader *l, const struct conf *conf);
 
 void leader_stop(struct leader *l);
 
-enum leadership leader_state(const struct leader *l);
-
 /* The tables could be created: claims and records work. */
 bool leader_records(const struct leader *l);
 const char *leader_holder(const struct leader *l); /* NULL: unknown */

@@ -44,7 +44,6 @@ struct pgq {
 	ev_timer retry, timeout;
 	ev_idle kick; /* sends the next query outside the caller's stack */
 	struct pgq_item *head, **tail;
-	unsigned pending;
 	PGresult *first; /* the head's first result, while the rest arrives */
 	bool told_down;	 /* down() was called since the last up() */
 };
@@ -70,7 +69,6 @@ pop(struct pgq *q)
 	q->head = it->next;
 	if (q->head == NULL)
 		q->tail = &q->head;
-	q->pending--;
 	return it;
 }
 
@@ -399,7 +397,6 @@ pgq_send(struct pgq *q, const char *sql, int n, const char *const *params,
 	it->ctx = ctx;
 	*q->tail = it;
 	q->tail = &it->next;
-	q->pending++;
 	if (q->phase == PGQ_READY)
 		ev_idle_start(q->loop, &q->kick);
 	return 0;
@@ -411,8 +408,3 @@ pgq_up(const struct pgq *q)
 	return q != NULL && (q->phase == PGQ_READY || q->phase == PGQ_BUSY);
 }
 
-unsigned
-pgq_pending(const struct pgq *q)
-{
-	return q ? q->pending : 0;
-}

@@ -51,7 +51,4 @@ int pgq_send(struct pgq *q, const char *sql, int n, const char *const *params,
 /* A session is up. */
 bool pgq_up(const struct pgq *q);
 
-/* Queries queued or in flight. */
-unsigned pgq_pending(const struct pgq *q);
-
 #endif
